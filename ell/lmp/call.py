@@ -1,0 +1,299 @@
+"""One call of a language model program: prompt → messages → provider → outputs → record.
+
+`LMPSpec` is what the decorator fixed; `Call` is one invocation of it. Sync, async and streaming
+calls share the same steps so they record the same invocation shape.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Callable, Iterator, Optional
+
+from ..configurator import config
+from ..providers import ProviderCall, ProviderResult, resolve_client
+from ..store import InvocationRecord, cache_key
+from ..types import Message
+from ..types.lstr import lstr, origin_ids
+from . import tracking
+
+
+@dataclass
+class LMPSpec:
+    model: Optional[str]
+    client: Any = None
+    tools: list[Callable[..., Any]] = field(default_factory=list)
+    api_params: dict[str, Any] = field(default_factory=dict)
+    exempt_from_tracking: bool = False
+    post_callback: Optional[Callable[[Any], Any]] = None
+    text_output: bool = False  # @ell.simple: return lstr instead of Message
+    default_system: Optional[str] = None  # @ell.lm's system prompt when there is no docstring
+
+
+def prompt_to_messages(prompt: Any, fn: Callable[..., Any], default_system: Optional[str]) -> list[Message]:
+    """A returned str is the user message (docstring = system); a list of messages is the prompt."""
+    if isinstance(prompt, str):
+        doc = fn.__doc__
+        system = inspect.cleandoc(doc) if doc and doc.strip() else default_system
+        messages = [Message("system", system)] if system else []
+        messages.append(Message("user", prompt))
+        return messages
+    if isinstance(prompt, Message):
+        return [prompt]
+    if isinstance(prompt, list):
+        out = []
+        for m in prompt:
+            if isinstance(m, Message):
+                out.append(m)
+            elif isinstance(m, dict) and "role" in m:
+                out.append(Message(m["role"], m.get("content")))
+            else:
+                raise TypeError(f"an LMP's prompt list holds ell.Message objects, got {type(m).__name__}")
+        return out
+    raise TypeError(
+        f"{fn.__qualname__} must return a str (the user message) or a list of ell.Message, got {type(prompt).__name__}"
+    )
+
+
+class Call:
+    """State of one invocation; methods are the steps shared by every calling style."""
+
+    __slots__ = ("wrapper", "spec", "args", "kwargs", "call_params", "client", "id", "version", "parent",
+                 "token", "started_at", "t0", "messages", "model", "params", "origins")
+
+    def __init__(self, wrapper: Any, spec: LMPSpec, args: tuple, kwargs: dict, call_params: Optional[dict],
+                 client: Any) -> None:
+        self.wrapper, self.spec, self.args, self.kwargs = wrapper, spec, args, kwargs
+        self.call_params, self.client = call_params, client
+        self.id = tracking.new_invocation_id()
+        self.version = None
+        self.messages: list[Message] = []
+        self.model: Optional[str] = None
+        self.params: dict[str, Any] = {}
+
+    # -- steps --------------------------------------------------------------------------
+    def begin(self) -> None:
+        if not self.spec.exempt_from_tracking:
+            try:
+                self.version = tracking.ensure_version(self.wrapper)
+            except Exception as exc:  # versioning must never fail a call
+                tracking.warn_once("version", f"versioning {self.wrapper.__qualname__} failed: {exc}")
+        self.parent = tracking.current_invocation.get()
+        self.token = tracking.current_invocation.set(self.id)
+        self.started_at = time.time()
+        self.t0 = time.perf_counter()
+
+    def end_context(self) -> None:
+        tracking.current_invocation.reset(self.token)
+
+    def prepare(self, prompt: Any, asynchronous: bool) -> tuple[ProviderCall, Any]:
+        fn = self.wrapper.__wrapped__
+        self.messages = prompt_to_messages(prompt, fn, self.spec.default_system)
+        params = {**config.default_api_params, **self.spec.api_params, **(self.call_params or {})}
+        self.model = params.pop("model", None) or self.spec.model
+        if not self.model:
+            raise ValueError(f"no model for {fn.__qualname__}: pass model= to the decorator or api_params={{'model': ...}}")
+        self.params = params
+        client, provider = resolve_client(self.model, self.client or self.spec.client, asynchronous)
+        return ProviderCall(self.model, self.messages, client, params, self.spec.tools, self.id), provider
+
+    def frozen_result(self) -> Optional[list[Message]]:
+        """With `store.freeze(lmp)`, the recorded outputs of an identical call, if any."""
+        store = config.store
+        if self.version is None or store is None or not getattr(store, "is_frozen", None):
+            return None
+        if not store.is_frozen(self.version.name):
+            return None
+        from ..serialize import dumps
+
+        key = cache_key(self.version.version_id, dumps(self.bound_args()), dumps(tracking.snapshot(self.wrapper)))
+        outputs = store.cached_outputs(self.version.version_id, key)
+        if outputs is None:
+            return None
+        return [Message.from_json(o, self.spec.tools) if isinstance(o, dict) else o for o in outputs]
+
+    def bound_args(self) -> dict[str, Any]:
+        return self.wrapper.__ell_binder__.bind(self.args, self.kwargs)
+
+    def shape(self, messages: list[Message]) -> Any:
+        """What the user gets back: Message(s) for complex, lstr(s) for simple."""
+        for m in messages:
+            m._origin = self.id
+        if self.spec.text_output:
+            texts = [lstr(m.text_only, self.id) for m in messages]
+            return texts[0] if len(texts) == 1 else texts
+        result: Any = messages[0] if len(messages) == 1 else messages
+        return self.spec.post_callback(result) if self.spec.post_callback else result
+
+    def finish(self, outputs: list[Any], usage: Optional[dict] = None, error: Optional[BaseException] = None,
+               cached: bool = False) -> None:
+        latency_ms = (time.perf_counter() - self.t0) * 1000.0
+        if config.verbose and not self.spec.exempt_from_tracking:
+            _log_verbose(self, outputs, error, latency_ms)
+        if self.spec.exempt_from_tracking or config.store is None or self.version is None:
+            return
+        try:
+            tracking.record(
+                InvocationRecord(
+                    id=self.id,
+                    version_id=self.version.version_id,
+                    lmp_name=self.version.name,
+                    args=self.bound_args(),
+                    messages=self.messages,
+                    outputs=outputs,
+                    model=self.model,
+                    api_params=self.params,
+                    usage=usage or {},
+                    latency_ms=latency_ms,
+                    started_at=self.started_at,
+                    parent_id=self.parent,
+                    origin_ids=tuple(sorted(origin_ids((*self.args, *self.kwargs.values())))),
+                    bound_globals=tracking.snapshot(self.wrapper),
+                    error=None if error is None else f"{type(error).__name__}: {error}",
+                    cached=cached,
+                )
+            )
+        except Exception as exc:
+            tracking.warn_once("invocation", f"could not record a call of {self.version.name}: {exc}")
+
+    # -- calling styles -----------------------------------------------------------------
+    def run(self, stream: bool) -> Any:
+        self.begin()
+        try:
+            prompt = self.wrapper.__wrapped__(*self.args, **self.kwargs)
+            frozen = self.frozen_result()
+            if frozen is not None:
+                self.finish(frozen, cached=True)
+                return self.shape(frozen)
+            call, provider = self.prepare(prompt, asynchronous=False)
+            if stream:
+                deltas, result = provider.stream(call)
+                return TextStream(self, deltas, result)
+            res: ProviderResult = provider.call(call)
+            self.params = res.api_params
+        except BaseException as exc:
+            self.finish([], error=exc)
+            raise
+        finally:
+            self.end_context()
+        self.finish(res.messages, res.usage)
+        return self.shape(res.messages)
+
+    async def arun(self, stream: bool) -> Any:
+        self.begin()
+        try:
+            prompt = self.wrapper.__wrapped__(*self.args, **self.kwargs)
+            if inspect.isawaitable(prompt):
+                prompt = await prompt
+            frozen = self.frozen_result()
+            if frozen is not None:
+                self.finish(frozen, cached=True)
+                return self.shape(frozen)
+            call, provider = self.prepare(prompt, asynchronous=True)
+            if stream:
+                deltas, result = provider.astream(call)
+                return AsyncTextStream(self, deltas, result)
+            res: ProviderResult = await provider.acall(call)
+            self.params = res.api_params
+        except BaseException as exc:
+            self.finish([], error=exc)
+            raise
+        finally:
+            self.end_context()
+        self.finish(res.messages, res.usage)
+        return self.shape(res.messages)
+
+
+class _StreamBase:
+    """Shared bookkeeping of sync and async text streams."""
+
+    def __init__(self, call: Call, result: Callable[[], ProviderResult]) -> None:
+        self._call, self._result = call, result
+        self._parts: list[str] = []
+        self._done = False
+        self.value: Any = None  # the shaped result once the stream ended
+
+    @property
+    def text(self) -> str:
+        """The text received so far (all of it once the stream is exhausted)."""
+        return "".join(self._parts)
+
+    def _finish(self, error: Optional[BaseException]) -> None:
+        if self._done:
+            return
+        self._done = True
+        if error is None:
+            try:
+                res = self._result()
+            except BaseException as exc:
+                self._call.finish([], error=exc)
+                raise
+            self._call.params = res.api_params
+            self._call.finish(res.messages, res.usage)
+            self.value = self._call.shape(res.messages)
+        else:
+            self._call.finish([Message("assistant", self.text)], error=error)
+
+
+class TextStream(_StreamBase):
+    """Iterator of text deltas; the invocation is recorded when it ends (or is closed early)."""
+
+    def __init__(self, call: Call, deltas: Iterator[str], result: Callable[[], ProviderResult]) -> None:
+        super().__init__(call, result)
+        self._deltas = deltas
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            delta = next(self._deltas)
+        except StopIteration:
+            self._finish(None)
+            raise
+        except BaseException as exc:
+            self._finish(exc)
+            raise
+        self._parts.append(delta)
+        return delta
+
+    def close(self) -> None:
+        if not self._done:
+            self._finish(GeneratorExit("stream closed before its end"))
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class AsyncTextStream(_StreamBase):
+    """Async iterator of text deltas; the invocation is recorded when it ends."""
+
+    def __init__(self, call: Call, deltas: AsyncIterator[str], result: Callable[[], ProviderResult]) -> None:
+        super().__init__(call, result)
+        self._deltas = deltas
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self
+
+    async def __anext__(self) -> str:
+        try:
+            delta = await self._deltas.__anext__()
+        except StopAsyncIteration:
+            self._finish(None)
+            raise
+        except BaseException as exc:
+            self._finish(exc)
+            raise
+        self._parts.append(delta)
+        return delta
+
+
+def _log_verbose(call: Call, outputs: list[Any], error: Optional[BaseException], latency_ms: float) -> None:
+    name = call.version.name if call.version is not None else call.wrapper.__qualname__
+    shown = error if error is not None else " | ".join(getattr(o, "text", str(o))[:200] for o in outputs)
+    sys.stderr.write(f"\x1b[36mell\x1b[0m {name} ({call.model}, {latency_ms:.0f} ms) → {shown}\n")

@@ -1,0 +1,116 @@
+"""Recording what a tracked call did, cheaply, on the caller's thread.
+
+Everything here runs on the user's call path: it builds one `InvocationRecord` of references and
+hands it to the store, which serialises and writes in the background. Versioning runs once per
+function. Any failure here is a tracking failure: it warns once and never reaches the user.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import secrets
+import threading
+import warnings
+from contextvars import ContextVar
+from typing import Any, Callable, Optional
+
+from ..configurator import config
+from ..store import InvocationRecord, VersionRecord
+
+logger = logging.getLogger("ell")
+
+#: The invocation currently running in this context (its children record it as their parent).
+current_invocation: ContextVar[Optional[str]] = ContextVar("ell_current_invocation", default=None)
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+_recorded_versions: set[tuple[int, str]] = set()  # (id(store), version id) already handed to a store
+
+
+def warn_once(key: str, message: str) -> None:
+    """Warn about a tracking problem once per kind of problem; the user's call goes on."""
+    with _warned_lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    warnings.warn(f"ell: {message}", RuntimeWarning, stacklevel=3)
+
+
+def new_invocation_id() -> str:
+    return "inv-" + secrets.token_hex(16)
+
+
+class ArgBinder:
+    """Binds call arguments to parameter names without `Signature.bind` (a few µs saved per call)."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        params = list(inspect.signature(fn).parameters.values())
+        self.positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        self.varargs = next((p.name for p in params if p.kind == p.VAR_POSITIONAL), None)
+        self.names = {p.name for p in params}
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        bound = dict(zip(self.positional, args))
+        if len(args) > len(self.positional):
+            bound[self.varargs or "*args"] = args[len(self.positional) :]
+        if kwargs:
+            bound.update(kwargs)
+        return bound
+
+
+def ensure_version(wrapper: Any) -> Any:
+    """The wrapper's VersionInfo, computed on first use and handed to the store once per store."""
+    info = getattr(wrapper, "__ell_version__", None)
+    if info is None:
+        from ..versioning import compute_version
+
+        info = compute_version(wrapper)
+    store = config.store
+    if store is not None:
+        key = (id(store), info.version_id)
+        if key not in _recorded_versions:
+            _recorded_versions.add(key)
+            try:
+                store.record_version(version_record(wrapper, info))
+            except Exception as exc:  # pragma: no cover - stores must not raise, but never trust it
+                warn_once("record_version", f"could not record version of {info.name}: {exc}")
+    return info
+
+
+def version_record(wrapper: Any, info: Any) -> VersionRecord:
+    import time
+
+    return VersionRecord(
+        version_id=info.version_id,
+        name=info.name,
+        kind=info.kind,
+        source=info.source,
+        closure=info.closure,
+        uses=tuple(info.uses),
+        uses_names=tuple(info.uses_names),
+        model=getattr(wrapper, "__ell_model__", None),
+        api_params=dict(getattr(wrapper, "__ell_api_params__", {}) or {}),
+        bound_globals=dict(info.bound_globals),
+        packages=dict(info.packages),
+        created_at=time.time(),
+    )
+
+
+def snapshot(wrapper: Any) -> dict[str, Any]:
+    info = getattr(wrapper, "__ell_version__", None)
+    if info is None or not info.mutable_globals:
+        return {}
+    from ..versioning import snapshot_globals
+
+    return snapshot_globals(wrapper)
+
+
+def record(inv: InvocationRecord) -> None:
+    store = config.store
+    if store is None:
+        return
+    try:
+        store.record_invocation(inv)
+    except Exception as exc:  # pragma: no cover - defensive
+        warn_once("record_invocation", f"could not record an invocation: {exc}")

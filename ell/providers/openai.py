@@ -1,0 +1,242 @@
+"""The OpenAI provider: any OpenAI-compatible endpoint through the official `openai` SDK.
+
+Handles sync and async clients, tools, structured outputs (pydantic `response_format`), images,
+`n` choices and streaming (with the usage chunk).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any, AsyncIterator, Callable, Iterator, Optional
+
+import openai
+from pydantic import BaseModel
+
+from ..types import ContentBlock, Message, ToolCall
+from ..types.lstr import lstr
+from .base import ModelRefusalError, Provider, ProviderCall, ProviderResult
+
+
+def _is_model_class(fmt: Any) -> bool:
+    return isinstance(fmt, type) and issubclass(fmt, BaseModel)
+
+
+def tool_schema(tool: Any) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": tool.__name__,
+            "description": (tool.__doc__ or "").strip(),
+            "parameters": tool.__ell_params_model__.model_json_schema(),
+        },
+    }
+
+
+def _block_to_openai(block: ContentBlock) -> dict[str, Any]:
+    if block.image is not None:
+        image_url: dict[str, Any] = {"url": block.image.as_url()}
+        if block.image.detail:
+            image_url["detail"] = block.image.detail
+        return {"type": "image_url", "image_url": image_url}
+    if block.text is not None:
+        return {"type": "text", "text": str(block.text)}
+    if block.parsed is not None:
+        return {"type": "text", "text": block.parsed.model_dump_json()}
+    raise ValueError(f"content of type {block.type} cannot be sent to an OpenAI-compatible model")
+
+
+def messages_to_openai(messages: list[Message]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.tool_calls:
+            out.append(
+                {
+                    "role": "assistant",
+                    "content": m.text_only or None,
+                    "tool_calls": [
+                        {
+                            "id": str(tc.tool_call_id),
+                            "type": "function",
+                            "function": {"name": tc.name, "arguments": json.dumps(tc.arguments(), ensure_ascii=False)},
+                        }
+                        for tc in m.tool_calls
+                    ],
+                }
+            )
+        elif m.tool_results:
+            for tr in m.tool_results:
+                out.append({"role": "tool", "tool_call_id": str(tr.tool_call_id), "content": tr.text_only})
+        elif m.role == "system" or all(b.text is not None for b in m.content):
+            out.append({"role": m.role, "content": str(m.text_only)})  # plain strings suit every server
+        else:
+            out.append({"role": m.role, "content": [_block_to_openai(b) for b in m.content]})
+    return out
+
+
+def _request(call: ProviderCall) -> tuple[dict[str, Any], bool]:
+    """The request parameters and whether to use the structured-output `parse` endpoint."""
+    params = dict(call.api_params)
+    params["model"] = call.model
+    params["messages"] = messages_to_openai(call.messages)
+    if call.tools:
+        params["tools"] = [tool_schema(t) for t in call.tools]
+        params.setdefault("tool_choice", "auto")
+    return params, _is_model_class(params.get("response_format"))
+
+
+def _usage(usage: Any) -> dict[str, int]:
+    if usage is None:
+        return {}
+    return {
+        "prompt_tokens": usage.prompt_tokens or 0,
+        "completion_tokens": usage.completion_tokens or 0,
+        "total_tokens": usage.total_tokens or 0,
+    }
+
+
+def _tool_call(call: ProviderCall, name: str, call_id: str, arguments: str) -> ToolCall:
+    tool = call.tool_by_name(name)
+    if tool is None:
+        raise ValueError(f"the model called tool {name!r}, which this LMP does not provide")
+    try:
+        params = json.loads(arguments or "{}")
+        error = None if isinstance(params, dict) else "tool arguments are not a JSON object"
+    except json.JSONDecodeError as exc:
+        params, error = {}, f"the model sent invalid JSON arguments for tool {name!r}: {exc}"
+    tc = ToolCall(tool=tool, params=params if not error else {}, tool_call_id=lstr(call_id, call.origin_id))
+    if error:
+        tc.error = error
+        tc.params = {"__raw_arguments__": arguments}
+    return tc
+
+
+def _message_from_choice(call: ProviderCall, message: Any) -> Message:
+    refusal = getattr(message, "refusal", None)
+    if refusal:
+        raise ModelRefusalError(f"the model refused: {refusal}")
+    blocks: list[ContentBlock] = []
+    parsed = getattr(message, "parsed", None)
+    if parsed is not None:
+        blocks.append(ContentBlock(parsed=parsed))
+    elif message.content:
+        blocks.append(ContentBlock(text=lstr(message.content, call.origin_id)))
+    for tc in message.tool_calls or []:
+        blocks.append(ContentBlock(tool_call=_tool_call(call, tc.function.name, tc.id, tc.function.arguments)))
+    if not blocks:
+        blocks.append(ContentBlock(text=lstr("", call.origin_id)))
+    return Message(role=message.role or "assistant", content=blocks)
+
+
+def _result(call: ProviderCall, params: dict[str, Any], completion: Any) -> ProviderResult:
+    messages = [_message_from_choice(call, c.message) for c in completion.choices]
+    sent = {k: v for k, v in params.items() if k not in ("messages", "model")}
+    meta = {"id": getattr(completion, "id", None), "system_fingerprint": getattr(completion, "system_fingerprint", None)}
+    return ProviderResult(messages, _usage(completion.usage), sent, meta)
+
+
+class _StreamAssembler:
+    """Collects chunks (text and tool-call deltas per choice) into the final messages."""
+
+    def __init__(self, call: ProviderCall, params: dict[str, Any]) -> None:
+        self.call, self.params = call, params
+        self.text: dict[int, list[str]] = defaultdict(list)
+        self.tools: dict[int, dict[int, dict[str, str]]] = defaultdict(dict)
+        self.usage: dict[str, int] = {}
+        self.refusal: list[str] = []
+
+    def feed(self, chunk: Any) -> Optional[str]:
+        """Absorb one chunk; return the text delta of choice 0, if any."""
+        if chunk.usage is not None:
+            self.usage = _usage(chunk.usage)
+        delta_text = None
+        for choice in chunk.choices:
+            d = choice.delta
+            if d.content:
+                self.text[choice.index].append(d.content)
+                if choice.index == 0:
+                    delta_text = d.content
+            if getattr(d, "refusal", None):
+                self.refusal.append(d.refusal)
+            for tc in d.tool_calls or []:
+                slot = self.tools[choice.index].setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
+                if tc.id:
+                    slot["id"] = tc.id
+                if tc.function and tc.function.name:
+                    slot["name"] += tc.function.name
+                if tc.function and tc.function.arguments:
+                    slot["arguments"] += tc.function.arguments
+        return delta_text
+
+    def result(self) -> ProviderResult:
+        if self.refusal:
+            raise ModelRefusalError(f"the model refused: {''.join(self.refusal)}")
+        messages = []
+        for i in sorted(set(self.text) | set(self.tools)) or [0]:
+            blocks = [ContentBlock(text=lstr("".join(self.text.get(i, [])), self.call.origin_id))]
+            for _, t in sorted(self.tools.get(i, {}).items()):
+                blocks.append(ContentBlock(tool_call=_tool_call(self.call, t["name"], t["id"], t["arguments"])))
+            if len(blocks) > 1 and not blocks[0].text:
+                blocks = blocks[1:]
+            messages.append(Message(role="assistant", content=blocks))
+        sent = {k: v for k, v in self.params.items() if k not in ("messages", "model")}
+        return ProviderResult(messages, self.usage, sent)
+
+
+def _stream_params(params: dict[str, Any]) -> dict[str, Any]:
+    params = dict(params)
+    params["stream"] = True
+    params.setdefault("stream_options", {"include_usage": True})
+    return params
+
+
+class OpenAIProvider(Provider):
+    def call(self, call: ProviderCall) -> ProviderResult:
+        params, parse = _request(call)
+        completions = call.client.chat.completions
+        completion = completions.parse(**params) if parse else completions.create(**params)
+        return _result(call, params, completion)
+
+    async def acall(self, call: ProviderCall) -> ProviderResult:
+        params, parse = _request(call)
+        completions = call.client.chat.completions
+        completion = await (completions.parse(**params) if parse else completions.create(**params))
+        return _result(call, params, completion)
+
+    def stream(self, call: ProviderCall) -> tuple[Iterator[str], Callable[[], ProviderResult]]:
+        params, parse = _request(call)
+        if parse:
+            raise ValueError("stream=True cannot be combined with a pydantic response_format")
+        params = _stream_params(params)
+        assembler = _StreamAssembler(call, params)
+
+        def deltas() -> Iterator[str]:
+            for chunk in call.client.chat.completions.create(**params):
+                text = assembler.feed(chunk)
+                if text:
+                    yield text
+
+        return deltas(), assembler.result
+
+    def astream(self, call: ProviderCall) -> tuple[AsyncIterator[str], Callable[[], ProviderResult]]:
+        params, parse = _request(call)
+        if parse:
+            raise ValueError("stream=True cannot be combined with a pydantic response_format")
+        params = _stream_params(params)
+        assembler = _StreamAssembler(call, params)
+
+        async def deltas() -> AsyncIterator[str]:
+            async for chunk in await call.client.chat.completions.create(**params):
+                text = assembler.feed(chunk)
+                if text:
+                    yield text
+
+        return deltas(), assembler.result
+
+
+openai_provider = OpenAIProvider()
+
+
+def register(config: Any) -> None:
+    config.register_provider(openai_provider, openai.OpenAI)
+    config.register_provider(openai_provider, openai.AsyncOpenAI)

@@ -1,0 +1,157 @@
+"""Turning live Python values into canonical, JSON-safe data.
+
+Used by stores in the background (never on the caller's path). Never raises: what cannot be
+represented becomes a marker string such as ``"<unserializable: socket>"``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import enum
+import math
+from typing import Any
+
+import orjson
+
+#: Strings longer than this are cut (with a marker) in snapshots of globals and arguments.
+MAX_STRING = 1_000_000
+_MAX_DEPTH = 64
+_MAX_ITEMS = 10_000
+
+# orjson options for canonical bytes: sorted keys, no indentation, NaN refused (we map it first).
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def dumps(value: Any) -> bytes:
+    """Canonical JSON bytes (sorted keys, fixed separators) of any value."""
+    return orjson.dumps(to_jsonable(value), option=_CANONICAL)
+
+
+def to_jsonable(value: Any, *, max_string: int = MAX_STRING) -> Any:
+    """A JSON-safe deep copy of `value`. Recursion, NaN/inf, bytes and odd objects are all handled."""
+    return _convert(value, max_string, 0, set())
+
+
+def _convert(v: Any, max_string: int, depth: int, seen: set[int]) -> Any:
+    if v is None or v is True or v is False:
+        return v
+    t = type(v)
+    if t is int:
+        return v if -(2**63) <= v < 2**64 else str(v)
+    if t is float:
+        return v if math.isfinite(v) else repr(v)  # 'nan', 'inf', '-inf'
+    if isinstance(v, str):
+        s = str.__str__(v)
+        if len(s) > max_string:
+            s = s[:max_string] + f"<...truncated {len(s) - max_string} chars>"
+        # Lone surrogates cannot be encoded as UTF-8: replace them instead of failing.
+        try:
+            s.encode("utf-8")
+        except UnicodeEncodeError:
+            s = s.encode("utf-8", "replace").decode("utf-8")
+        return s
+    if depth > _MAX_DEPTH:
+        return "<too deep>"
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, int):
+        return _convert(int(v), max_string, depth, seen)
+    if isinstance(v, float):
+        return _convert(float(v), max_string, depth, seen)
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        raw = bytes(v)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"__bytes_b64__": base64.b64encode(raw[:max_string]).decode("ascii")}
+    if isinstance(v, enum.Enum):
+        return _convert(v.value, max_string, depth, seen)
+    oid = id(v)
+    if oid in seen:
+        return "<recursive>"
+    seen.add(oid)
+    try:
+        return _convert_container(v, max_string, depth + 1, seen)
+    finally:
+        seen.discard(oid)
+
+
+def _convert_container(v: Any, max_string: int, depth: int, seen: set[int]) -> Any:
+    to_json = getattr(type(v), "__ell_json__", None)
+    if to_json is not None:  # ell's own types (Message, ContentBlock, ...)
+        return _convert(to_json(v), max_string, depth, seen)
+    if isinstance(v, dict):
+        out = {}
+        for i, (k, item) in enumerate(v.items()):
+            if i >= _MAX_ITEMS:
+                out["<truncated>"] = f"{len(v) - _MAX_ITEMS} more items"
+                break
+            out[k if isinstance(k, str) else _key(k)] = _convert(item, max_string, depth, seen)
+        return out
+    if isinstance(v, (list, tuple)):
+        items = [_convert(x, max_string, depth, seen) for x in v[:_MAX_ITEMS]]
+        if len(v) > _MAX_ITEMS:
+            items.append(f"<truncated {len(v) - _MAX_ITEMS} more items>")
+        return items
+    if isinstance(v, (set, frozenset)):
+        items = [_convert(x, max_string, depth, seen) for x in v]
+        return sorted(items, key=lambda x: orjson.dumps(x, option=_CANONICAL))
+    if hasattr(v, "model_dump") and callable(v.model_dump):  # pydantic v2 models
+        try:
+            return _convert(v.model_dump(mode="json"), max_string, depth, seen)
+        except Exception:
+            pass
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {f.name: _convert(getattr(v, f.name), max_string, depth, seen) for f in dataclasses.fields(v)}
+    image = _image_to_data_url(v)
+    if image is not None:
+        return {"image_url": image}
+    if hasattr(v, "tolist") and callable(v.tolist):  # numpy arrays and scalars
+        try:
+            return _convert(v.tolist(), max_string, depth, seen)
+        except Exception:
+            pass
+    if callable(v) and hasattr(v, "__qualname__"):
+        return f"<function {getattr(v, '__module__', '?')}.{v.__qualname__}>"
+    return f"<unserializable: {type(v).__name__}>"
+
+
+def _key(k: Any) -> str:
+    if isinstance(k, (int, float, bool)) or k is None:
+        return orjson.dumps(k).decode()
+    return str(k)
+
+
+def _image_to_data_url(v: Any) -> str | None:
+    """PIL images become PNG data URLs; anything else returns None."""
+    if type(v).__module__.split(".")[0] != "PIL" or not hasattr(v, "save"):
+        return None
+    import io
+
+    buf = io.BytesIO()
+    try:
+        v.save(buf, format="PNG")
+    except Exception:
+        return None
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def version_to_dict(version: Any) -> dict[str, Any]:
+    """A `VersionRecord` as canonical data (what goes into meta.json, without source/closure)."""
+    d = {f.name: getattr(version, f.name) for f in dataclasses.fields(version)}
+    d.pop("source", None)
+    d.pop("closure", None)
+    return to_jsonable(d)
+
+
+def invocation_to_dict(inv: Any) -> dict[str, Any]:
+    """An `InvocationRecord` as canonical data: one JSONL line of the store."""
+    return to_jsonable({f.name: getattr(inv, f.name) for f in dataclasses.fields(inv)})
+
+
+def call_cache_key(inv: Any) -> str:
+    """The freeze key of a recorded invocation (see `ell.store.cache_key`)."""
+    from .store import cache_key
+
+    return cache_key(inv.version_id, dumps(inv.args), dumps(inv.bound_globals))

@@ -1,0 +1,352 @@
+"""Messages and their content blocks: what prompts are made of and what models answer.
+
+Shapes follow ell-ai 0.0.17 (`Message(role, content)`, `ContentBlock`, `ToolCall`, `ToolResult`,
+`ImageContent`). Each type also has `__ell_json__` (its canonical JSON form, used by stores) and a
+`from_json` inverse used by `store.freeze`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from .lstr import lstr
+
+
+def _is_pil_image(value: Any) -> bool:
+    return type(value).__module__.startswith("PIL.") and hasattr(value, "save") and hasattr(value, "mode")
+
+
+def image_to_data_url(image: Any) -> str:
+    """A PIL image as a PNG data URL (what OpenAI-compatible endpoints accept)."""
+    if image.mode not in ("L", "RGB", "RGBA"):
+        image = image.convert("RGB")
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+class ImageContent(BaseModel):
+    """An image given as a PIL image or as a URL (http(s) or data:)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    image: Optional[Any] = None
+    url: Optional[str] = None
+    detail: Optional[str] = None
+
+    def model_post_init(self, __context: Any) -> None:
+        if (self.image is None) == (self.url is None):
+            raise ValueError("ImageContent needs exactly one of image= (a PIL image) or url=")
+        if self.image is not None and not _is_pil_image(self.image):
+            raise TypeError(f"ImageContent(image=...) expects a PIL image, got {type(self.image).__name__}")
+
+    @classmethod
+    def coerce(cls, value: Any) -> "ImageContent":
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            if value.startswith(("http://", "https://", "data:image/")):
+                return cls(url=value)
+            raise ValueError("an image string must be an http(s) URL or a data:image/... URL")
+        if _is_pil_image(value):
+            return cls(image=value)
+        if hasattr(value, "ndim") and getattr(value, "ndim", 0) == 3:  # numpy HxWxC
+            from PIL import Image as PILImage
+
+            return cls(image=PILImage.fromarray(value))
+        raise ValueError(f"cannot use a {type(value).__name__} as an image")
+
+    def as_url(self) -> str:
+        return self.url if self.url is not None else image_to_data_url(self.image)
+
+    def __ell_json__(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"url": self.as_url()}
+        if self.detail:
+            d["detail"] = self.detail
+        return d
+
+
+class ToolResult(BaseModel):
+    """What a tool returned for one tool call, as content blocks."""
+
+    tool_call_id: str
+    result: list["ContentBlock"]
+
+    @property
+    def text(self) -> str:
+        return _content_to_text(self.result)
+
+    @property
+    def text_only(self) -> str:
+        return _content_to_text_only(self.result)
+
+    def __repr__(self) -> str:
+        return f"ToolResult(tool_call_id={self.tool_call_id!r}, result={self.text!r})"
+
+    def __ell_json__(self) -> dict[str, Any]:
+        return {"tool_call_id": str(self.tool_call_id), "result": [b.__ell_json__() for b in self.result]}
+
+
+class ToolCall(BaseModel):
+    """A model's request to call one of the LMP's tools."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    tool: Any
+    tool_call_id: Optional[str] = None
+    params: Any  # the tool's params model instance, or the raw dict when the model's arguments were invalid
+    error: Optional[str] = Field(default=None, exclude=True)
+
+    def __init__(self, tool: Any, params: Any, tool_call_id: Optional[str] = None, **kw: Any) -> None:
+        error = kw.pop("error", None)
+        model = getattr(tool, "__ell_params_model__", None)
+        if model is not None and isinstance(params, dict):
+            try:
+                params = model(**params)
+            except Exception as exc:  # keep the call inspectable; calling it raises
+                error = f"invalid arguments for tool {getattr(tool, '__name__', tool)!s}: {exc}"
+        super().__init__(tool=tool, params=params, tool_call_id=tool_call_id, error=error)
+
+    @property
+    def name(self) -> str:
+        return getattr(self.tool, "__name__", str(self.tool))
+
+    def arguments(self) -> dict[str, Any]:
+        return self.params.model_dump() if isinstance(self.params, BaseModel) else dict(self.params)
+
+    def __call__(self, **kwargs: Any) -> Any:
+        if kwargs:
+            raise TypeError("a ToolCall is called with the params the model chose; pass no arguments")
+        if self.error:
+            raise ValueError(self.error)
+        return self.tool(**self._call_kwargs())
+
+    def _call_kwargs(self) -> dict[str, Any]:
+        if isinstance(self.params, BaseModel):  # keep nested models as models, as the tool's hints say
+            return {k: getattr(self.params, k) for k in type(self.params).model_fields}
+        return dict(self.params)
+
+    def call_and_collect_as_content_block(self) -> "ContentBlock":
+        if self.error:
+            result = ToolResult(tool_call_id=self.tool_call_id or "", result=[ContentBlock(text=f"Error: {self.error}")])
+        else:
+            result = self.tool(**self._call_kwargs(), _tool_call_id=self.tool_call_id)
+        return ContentBlock(tool_result=result)
+
+    def call_and_collect_as_message_block(self) -> "ContentBlock":
+        return self.call_and_collect_as_content_block()
+
+    def call_and_collect_as_message(self) -> "Message":
+        return Message(role="user", content=[self.call_and_collect_as_content_block()])
+
+    def __repr__(self) -> str:
+        return f"ToolCall({self.name}({self.arguments()}), tool_call_id={self.tool_call_id!r})"
+
+    def __ell_json__(self) -> dict[str, Any]:
+        d = {"id": str(self.tool_call_id or ""), "name": self.name, "arguments": self.arguments()}
+        if self.error:
+            d["error"] = self.error
+        return d
+
+
+class ContentBlock(BaseModel):
+    """One piece of a message: exactly one of text, image, audio, tool_call, tool_result, parsed."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    text: Optional[str] = None
+    image: Optional[ImageContent] = None
+    audio: Optional[Any] = None
+    tool_call: Optional[ToolCall] = None
+    tool_result: Optional[ToolResult] = None
+    parsed: Optional[BaseModel] = None
+
+    def model_post_init(self, __context: Any) -> None:
+        set_fields = [k for k in _BLOCK_KINDS if getattr(self, k) is not None]
+        if len(set_fields) > 1:
+            raise ValueError(f"a ContentBlock holds one kind of content, got {', '.join(set_fields)}")
+        if self.image is not None and not isinstance(self.image, ImageContent):
+            self.image = ImageContent.coerce(self.image)
+
+    @property
+    def type(self) -> Optional[str]:
+        for kind in _BLOCK_KINDS:
+            if getattr(self, kind) is not None:
+                return kind
+        return None
+
+    @property
+    def content(self) -> Any:
+        kind = self.type
+        return getattr(self, kind) if kind else None
+
+    @classmethod
+    def coerce(cls, content: Any) -> "ContentBlock":
+        """Turn a str, image, tool call/result, pydantic model or block into a ContentBlock."""
+        if isinstance(content, ContentBlock):
+            return content
+        if isinstance(content, str):
+            return cls(text=content)
+        if isinstance(content, ToolCall):
+            return cls(tool_call=content)
+        if isinstance(content, ToolResult):
+            return cls(tool_result=content)
+        if isinstance(content, ImageContent):
+            return cls(image=content)
+        if _is_pil_image(content) or (hasattr(content, "ndim") and getattr(content, "ndim", 0) == 3):
+            return cls(image=ImageContent.coerce(content))
+        if isinstance(content, BaseModel):
+            return cls(parsed=content)
+        raise ValueError(
+            f"cannot put a {type(content).__name__} in a message: use str, a PIL image, ell.ImageContent(url=...), "
+            "a pydantic model, a ToolCall/ToolResult or a ContentBlock"
+        )
+
+    def __str__(self) -> str:
+        return str(self.text) if self.text is not None else repr(self.content)
+
+    def __ell_json__(self) -> dict[str, Any]:
+        if self.text is not None:
+            return {"text": self.text}
+        if self.image is not None:
+            return {"image": self.image.__ell_json__()}
+        if self.tool_call is not None:
+            return {"tool_call": self.tool_call.__ell_json__()}
+        if self.tool_result is not None:
+            return {"tool_result": self.tool_result.__ell_json__()}
+        if self.parsed is not None:
+            return {"parsed": self.parsed.model_dump(mode="json"), "parsed_type": type(self.parsed).__name__}
+        if self.audio is not None:
+            return {"audio": "<audio>"}
+        return {}
+
+
+_BLOCK_KINDS = ("text", "image", "audio", "tool_call", "tool_result", "parsed")
+
+
+def to_content_blocks(content: Any = None, **block_kwargs: Any) -> list[ContentBlock]:
+    if content is None:
+        return [ContentBlock(**block_kwargs)]
+    if not isinstance(content, list):
+        content = [content]
+    return [ContentBlock.coerce(c) for c in content]
+
+
+class Message(BaseModel):
+    """One chat message: a role and a list of content blocks."""
+
+    role: str
+    content: list[ContentBlock]
+    _origin: Optional[str] = PrivateAttr(default=None)  # the invocation that produced it
+
+    def __init__(self, role: str, content: Any = None, **block_kwargs: Any) -> None:
+        super().__init__(role=role, content=to_content_blocks(content, **block_kwargs))
+
+    @property
+    def text(self) -> str:
+        """All text, with non-text content shown by its repr."""
+        return _content_to_text(self.content)
+
+    @property
+    def text_only(self) -> str:
+        """Only the text (and tool results' text)."""
+        return _content_to_text_only(self.content)
+
+    @property
+    def images(self) -> list[ImageContent]:
+        return [c.image for c in self.content if c.image is not None]
+
+    @property
+    def audios(self) -> list[Any]:
+        return [c.audio for c in self.content if c.audio is not None]
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return [c.tool_call for c in self.content if c.tool_call is not None]
+
+    @property
+    def tool_results(self) -> list[ToolResult]:
+        return [c.tool_result for c in self.content if c.tool_result is not None]
+
+    @property
+    def parsed(self) -> Union[BaseModel, list[BaseModel]]:
+        """The structured output: one model, or a list when there are several."""
+        parsed = [c.parsed for c in self.content if c.parsed is not None]
+        return parsed[0] if len(parsed) == 1 else parsed
+
+    def call_tools_and_collect_as_message(self, parallel: bool = False, max_workers: Optional[int] = None) -> "Message":
+        """Run every tool call in this message; the results come back as one user message."""
+        calls = self.tool_calls
+        if parallel and len(calls) > 1:
+            with ThreadPoolExecutor(max_workers=max_workers) as pool:  # results keep the calls' order
+                blocks = list(pool.map(lambda c: c.call_and_collect_as_content_block(), calls))
+        else:
+            blocks = [c.call_and_collect_as_content_block() for c in calls]
+        return Message(role="user", content=blocks)
+
+    def __ell_json__(self) -> dict[str, Any]:
+        return {"role": self.role, "content": [b.__ell_json__() for b in self.content]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], tools: Optional[list[Callable[..., Any]]] = None) -> "Message":
+        """Rebuild a message from its `__ell_json__` form (tools resolve recorded tool calls)."""
+        by_name = {getattr(t, "__name__", ""): t for t in tools or []}
+        blocks = [_block_from_json(b, by_name) for b in data.get("content", [])]
+        return cls(role=data["role"], content=blocks)
+
+    def __repr__(self) -> str:
+        return f"Message(role={self.role!r}, content={[str(c) for c in self.content]!r})"
+
+
+def _block_from_json(b: dict[str, Any], tools: dict[str, Any]) -> ContentBlock:
+    if "text" in b:
+        return ContentBlock(text=b["text"])
+    if "image" in b:
+        return ContentBlock(image=ImageContent(url=b["image"]["url"], detail=b["image"].get("detail")))
+    if "tool_call" in b:
+        tc = b["tool_call"]
+        tool = tools.get(tc["name"]) or tc["name"]
+        return ContentBlock(tool_call=ToolCall(tool=tool, params=tc.get("arguments", {}), tool_call_id=tc.get("id")))
+    if "tool_result" in b:
+        tr = b["tool_result"]
+        return ContentBlock(
+            tool_result=ToolResult(tool_call_id=tr["tool_call_id"], result=[_block_from_json(x, tools) for x in tr["result"]])
+        )
+    if "parsed" in b:
+        return ContentBlock(text=json.dumps(b["parsed"]))
+    return ContentBlock(text="")
+
+
+def _content_to_text_only(content: list[ContentBlock]) -> str:
+    parts = [t for c in content if (t := (c.tool_result.text_only if c.tool_result else c.text))]
+    return lstr("\n").join(parts)
+
+
+def _content_to_text(content: list[ContentBlock]) -> str:
+    return lstr("\n").join(t for c in content if (t := c.text or repr(c.content)))
+
+
+def system(content: Any) -> Message:
+    """A system message."""
+    return Message(role="system", content=content)
+
+
+def user(content: Any) -> Message:
+    """A user message (text, images, tool results...)."""
+    return Message(role="user", content=content)
+
+
+def assistant(content: Any) -> Message:
+    """An assistant message."""
+    return Message(role="assistant", content=content)
+
+
+ToolResult.model_rebuild()
+ContentBlock.model_rebuild()
+Message.model_rebuild()
