@@ -34,5 +34,5 @@ def clean_ell_config():
 def memory_store(model_server):
     """ell configured against the local server with an in-memory store."""
     store = ell.MemoryStore()
-    ell.init(store=store, default_client=model_server.client())
+    ell.init(store=store, default_client=model_server.client(max_retries=0))
     return store

@@ -67,6 +67,8 @@ def messages_to_openai(messages: list[Message]) -> list[dict[str, Any]]:
         elif m.tool_results:
             for tr in m.tool_results:
                 out.append({"role": "tool", "tool_call_id": str(tr.tool_call_id), "content": tr.text_only})
+        elif len(m.content) == 1 and m.content[0].text is not None:  # fast path: one text block
+            out.append({"role": m.role, "content": str(m.content[0].text)})
         elif m.role == "system" or all(b.text is not None for b in m.content):
             out.append({"role": m.role, "content": str(m.text_only)})  # plain strings suit every server
         else:

@@ -13,9 +13,21 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr
 
 from .lstr import lstr
+
+
+def _keep_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {type(value).__name__}")
+    return value  # as is: an lstr keeps its origin trace (pydantic would copy it to a plain str)
+
+
+#: A str field that keeps `lstr` instances.
+Text = Annotated[str, PlainValidator(_keep_str)]
 
 
 def _is_pil_image(value: Any) -> bool:
@@ -75,7 +87,7 @@ class ImageContent(BaseModel):
 class ToolResult(BaseModel):
     """What a tool returned for one tool call, as content blocks."""
 
-    tool_call_id: str
+    tool_call_id: Text
     result: list["ContentBlock"]
 
     @property
@@ -99,7 +111,7 @@ class ToolCall(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     tool: Any
-    tool_call_id: Optional[str] = None
+    tool_call_id: Optional[Text] = None
     params: Any  # the tool's params model instance, or the raw dict when the model's arguments were invalid
     error: Optional[str] = Field(default=None, exclude=True)
 
@@ -160,7 +172,7 @@ class ContentBlock(BaseModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    text: Optional[str] = None
+    text: Optional[Text] = None
     image: Optional[ImageContent] = None
     audio: Optional[Any] = None
     tool_call: Optional[ToolCall] = None
@@ -324,11 +336,15 @@ def _block_from_json(b: dict[str, Any], tools: dict[str, Any]) -> ContentBlock:
 
 
 def _content_to_text_only(content: list[ContentBlock]) -> str:
+    if len(content) == 1 and content[0].text is not None:  # the common case, on every call's path
+        return content[0].text
     parts = [t for c in content if (t := (c.tool_result.text_only if c.tool_result else c.text))]
     return lstr("\n").join(parts)
 
 
 def _content_to_text(content: list[ContentBlock]) -> str:
+    if len(content) == 1 and content[0].text is not None:
+        return content[0].text
     return lstr("\n").join(t for c in content if (t := c.text or repr(c.content)))
 
 

@@ -62,7 +62,7 @@ def test_message_list_prompt(model_server, memory_store):
 
 
 def test_n_greater_than_one_returns_a_list(model_server, memory_store):
-    model_server.queue(Reply(choices=["one", "two", "three"]))
+    model_server.queue(["one", "two", "three"])
 
     @ell.simple(model="m", n=3)
     def f():
@@ -193,7 +193,7 @@ def test_simple_refuses_tools():
 def test_model_error_propagates_and_is_recorded(model_server, memory_store):
     import openai
 
-    model_server.queue(Reply(error=429, message="slow down"))
+    model_server.queue(Reply(error=429, error_message="slow down"))
 
     @ell.simple(model="m")
     def f():

@@ -1,0 +1,63 @@
+"""Shared CLI plumbing: the --repo/--json options, opening the reader, printing, errors."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+from typing import Any, Callable
+
+import click
+
+repo_option = click.option(
+    "--repo", "repo", default=".", show_default=True, type=click.Path(file_okay=False, path_type=str),
+    help="A path inside the repository to act on.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of text.")
+
+
+def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Expected failures (unknown LMP, not a repository, sync refused...) become one clear line."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ell_git import NotFound
+
+        try:
+            return fn(*args, **kwargs)
+        except NotFound as exc:
+            raise click.ClickException(str(exc)) from None
+        except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            if type(exc).__name__ in ("SyncError", "NewerFormatError", "GitError", "NotARepository"):
+                raise click.ClickException(str(exc)) from None
+            raise
+
+    return wrapper
+
+
+def open_reader(repo: str) -> Any:
+    import pygit2
+
+    from ell_git import Reader
+
+    if pygit2.discover_repository(os.path.abspath(repo)) is None:
+        raise click.ClickException(f"not a git repository (or any parent): {os.path.abspath(repo)}; "
+                                   "run `ell.init(store=...)` in your program first, or pass --repo PATH")
+    return Reader(repo)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def when(ts: float | None) -> str:
+    if not ts:
+        return "never"
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def short(version_id: str) -> str:
+    return version_id[:12]

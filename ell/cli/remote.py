@@ -1,0 +1,60 @@
+"""Sharing history through git remotes: `ell pull`, `ell push`, `ell sync`, `ell hooks`."""
+
+from __future__ import annotations
+
+import click
+
+from .output import emit_json, friendly_errors, json_option, repo_option
+
+
+def _sync_command(action: str, doc: str) -> click.Command:
+    @click.command(name=action, help=doc)
+    @click.argument("remote", default="origin")
+    @repo_option
+    @json_option
+    @friendly_errors
+    def command(remote: str, repo: str, as_json: bool) -> None:
+        from ell_git import sync
+
+        report = getattr(sync, action)(repo, remote)
+        if as_json:
+            emit_json(report.to_dict())
+        else:
+            click.echo(report.summary)
+
+    return command
+
+
+pull = _sync_command("pull", "Fetch REMOTE's ell history and merge it (default remote: origin).")
+push = _sync_command("push", "Push this clone's ell history (refs/ell/*, refs/notes/ell*) to REMOTE.")
+sync = _sync_command("sync", "Pull then push: both sides end with the union of their history.")
+
+
+@click.group()
+def hooks() -> None:
+    """Git hooks that share ell history on every push and pull."""
+
+
+@hooks.command("install")
+@repo_option
+@friendly_errors
+def hooks_install(repo: str) -> None:
+    """Add pre-push/post-merge/post-checkout hooks (existing hooks are kept)."""
+    from ell_git.hooks import install_hooks
+
+    for line in install_hooks(repo) or ["hooks already installed"]:
+        click.echo(line)
+
+
+@hooks.command("uninstall")
+@repo_option
+@friendly_errors
+def hooks_uninstall(repo: str) -> None:
+    """Remove exactly what `ell hooks install` added."""
+    from ell_git.hooks import uninstall_hooks
+
+    for line in uninstall_hooks(repo) or ["no ell hooks installed"]:
+        click.echo(line)
+
+
+COMMANDS = (pull, push, sync, hooks)

@@ -1,0 +1,122 @@
+"""The `ell` command through click's runner and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+import ell
+from ell.cli import cli
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def normalise(text: str) -> str:
+    text = re.sub(r"lmp-[0-9a-f]{8,16}", "lmp-ID", text)
+    text = re.sub(r"inv-[0-9a-f]{32}", "inv-ID", text)
+    text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "DATE", text)
+    return re.sub(r"\b[0-9a-f]{7,40}\b", "SHA", text)
+
+
+def test_version_and_help():
+    r = run("--version")
+    assert r.exit_code == 0 and r.output.strip() == f"ell, version {ell.__version__}"
+    r = run("--help")
+    for command in ("web", "log", "show", "diff", "invocations", "sync", "push", "pull", "hooks", "gc", "demo"):
+        assert re.search(rf"^\s+{command}\b", r.output, re.M), command
+
+
+def test_log_snapshot(history_repo):
+    r = run("log", "story.write", "--repo", str(history_repo))
+    assert r.exit_code == 0
+    assert normalise(r.output).splitlines() == [
+        "v2 lmp-ID  DATE  Update story.write: system prompt edited; temperature 0.7 → 0.2  code none",
+        "v1 lmp-ID  DATE  Add story.write (first version)  code none",
+    ]
+    r = run("log", "--repo", str(history_repo), "--json")
+    (lmp,) = json.loads(r.output)
+    assert lmp["name"] == "story.write" and lmp["vn"] == 2 and lmp["invocation_count"] == 4
+
+
+def test_show_snapshot(history_repo):
+    r = run("show", "story.write@v1", "--repo", str(history_repo))
+    assert r.exit_code == 0
+    out = normalise(r.output)
+    assert out.startswith("story.write v1  lmp-ID  commit SHA\nAdd story.write (first version)")
+    assert '"""You are a writer."""' in out and "# closure (what the version id hashes)" in out
+    data = json.loads(run("show", "story.write", "--repo", str(history_repo), "--json").output)
+    assert data["vn"] == 2 and "terse" in data["source"] and data["meta"]["model"] == "gpt-4o-mini"
+
+
+def test_diff_snapshot(history_repo):
+    r = run("diff", "story.write", "v1", "v2", "--repo", str(history_repo))
+    assert r.exit_code == 0
+    lines = normalise(r.output).splitlines()
+    assert lines[0] == "story.write: v1 → v2  (+2 -2)"
+    assert "  • temperature 0.7 → 0.2" in lines
+    assert '-    """You are a writer."""' in lines and '+    """You are a terse writer."""' in lines
+    assert "-@ell.simple(model=\"gpt-4o-mini\", temperature=0.7)" in lines
+
+
+def test_invocations(history_repo):
+    r = run("invocations", "story.write", "--limit", "3", "--repo", str(history_repo), "--json")
+    page = json.loads(r.output)
+    assert page["total"] == 4 and len(page["items"]) == 3
+    assert page["items"][0]["output_preview"] == "Echo: Write about dogs."
+    r = run("invocations", "--repo", str(history_repo))
+    assert normalise(r.output).splitlines()[-1] == "4 of 4"
+
+
+def test_errors_are_one_line_with_conventional_exit_codes(history_repo, tmp_path):
+    r = CliRunner().invoke(cli, ["show", "nope.lmp", "--repo", str(history_repo)])
+    assert r.exit_code == 1 and r.output.strip() == "Error: no LMP named 'nope.lmp'"
+    r = CliRunner().invoke(cli, ["show", "story.write@v9", "--repo", str(history_repo)])
+    assert r.exit_code == 1 and r.output.count("\n") == 1 and "no version 'v9'" in r.output
+    empty = tmp_path / "not-a-repo"
+    empty.mkdir()
+    r = CliRunner().invoke(cli, ["log", "--repo", str(empty)])
+    assert r.exit_code == 1 and "not a git repository" in r.output
+    r = CliRunner().invoke(cli, ["diff"])
+    assert r.exit_code == 2  # usage error
+    r = CliRunner().invoke(cli, ["pull", "nowhere", "--repo", str(history_repo)])
+    assert r.exit_code == 1 and r.output.startswith("Error: ") and r.output.count("\n") == 1
+
+
+def test_gc_packs_and_forgets(history_repo):
+    r = run("gc", "--repo", str(history_repo), "--json")
+    report = json.loads(r.output)
+    assert report["loose_after"] == 0 and report["forgotten"] == 0
+    r = run("gc", "--forget-invocations-before", "2999-01-01", "--repo", str(history_repo), "--json")
+    assert json.loads(r.output)["forgotten"] == 4
+    assert json.loads(run("invocations", "--repo", str(history_repo), "--json").output)["total"] == 0
+    assert len(json.loads(run("log", "story.write", "--repo", str(history_repo), "--json").output)) == 2
+    fsck = subprocess.run(["git", "-C", str(history_repo), "fsck", "--strict"], capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stderr
+
+
+def test_real_subprocess_and_colour_only_on_tty(history_repo):
+    out = subprocess.run([sys.executable, "-m", "ell.cli", "log", "story.write", "--repo", str(history_repo)],
+                         capture_output=True, text=True, check=True).stdout
+    assert "\x1b[" not in out and out.startswith("v2 ")
+    r = CliRunner().invoke(cli, ["log", "story.write", "--repo", str(history_repo)], color=True)
+    assert "\x1b[32mv2" in r.output
+
+
+def test_demo_builds_offline(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    target = tmp_path / "demo"
+    done = subprocess.run([sys.executable, "-m", "ell.cli", "demo", str(target), "--no-serve"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"done: 6 LMPs, 9 versions, 27 invocations", done.stdout)
+    log = subprocess.run(["git", "-C", str(target), "log", "--oneline", "--glob=refs/ell/lmp/*"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "Update prompts.hello: system prompt edited; temperature 0.7 → 0.2" in log
+    r = CliRunner().invoke(cli, ["demo", str(target), "--no-serve"])
+    assert r.exit_code == 1 and "not empty" in r.output
