@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import models as models
 from . import providers as providers
 from . import types as types
 from .__version__ import __version__ as __version__
@@ -61,6 +62,7 @@ __all__ = [
     "init",
     "lm",
     "lstr",
+    "models",
     "providers",
     "register_provider",
     "set_store",

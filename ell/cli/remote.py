@@ -58,3 +58,13 @@ def hooks_uninstall(repo: str) -> None:
 
 
 COMMANDS = (pull, push, sync, hooks)
+
+
+@hooks.command("run", hidden=True, context_settings={"ignore_unknown_options": True})
+@click.argument("hook")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def hooks_run(hook: str, args: tuple[str, ...]) -> None:
+    """Entry point of the installed hook scripts (never fails the user's git command)."""
+    from ell_git.hooks import run_hook
+
+    raise SystemExit(run_hook(hook, list(args)))

@@ -10,19 +10,15 @@ import click
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the UI in a browser.")
-@click.option("--feedback", is_flag=True, help="Allow thumbs up/down and comments from the UI.")
-def web(path: str, host: str, port: int, open_browser: bool, feedback: bool) -> None:
-    """Browse the prompt history of the repository at PATH."""
-    import inspect
-
+def web(path: str, host: str, port: int, open_browser: bool) -> None:
+    """Browse the prompt history of the repository at PATH (read-only)."""
     import pygit2
 
     from webui.server import serve
 
     if pygit2.discover_repository(path) is None:
         raise click.ClickException(f"not a git repository (or any parent): {path}")
-    kwargs = {"feedback": feedback} if "feedback" in inspect.signature(serve).parameters else {}
     try:
-        serve(path, host=host, port=port, open_browser=open_browser, **kwargs)
+        serve(path, host=host, port=port, open_browser=open_browser)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

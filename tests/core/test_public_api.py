@@ -7,11 +7,11 @@ import ell
 EXPECTED = {
     "Config", "ContentBlock", "ImageContent", "Message", "MemoryStore", "MissingAPIKeyError", "ModelRefusalError",
     "Store", "UnknownClientError", "__version__", "assistant", "complex", "config", "get_store", "init", "lm",
-    "lstr", "providers", "register_provider", "set_store", "simple", "system", "tool", "types", "user",
+    "lstr", "models", "providers", "register_provider", "set_store", "simple", "system", "tool", "types", "user",
     "version_of",
 }
 ELL_AI_0_0_17 = {"simple", "tool", "complex", "system", "user", "assistant", "Message", "ContentBlock",
-                 "__version__", "providers", "Config", "config", "init", "get_store", "register_provider",
+                 "__version__", "providers", "models", "Config", "config", "init", "get_store", "register_provider",
                  "set_store"}
 
 

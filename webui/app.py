@@ -1,0 +1,134 @@
+"""The Flask app factory: blueprints, filters, the vendored htmx route, security headers, errors.
+
+The app only reads: every page asks `ell_git.Reader` (through `webui.data`) and never writes to the
+repository (the reader alone may write its cache under `.git/ell/`).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request, send_file
+from htmx_flask import Htmx
+from werkzeug.exceptions import HTTPException
+
+from . import format as fmt
+from . import templating
+from .data import Data
+
+log = logging.getLogger(__name__)
+
+# Strict CSP: our own scripts and styles only, images inline (data:) or ours. htmx is configured
+# (see base.html) not to eval or inject styles, so it runs under this policy too.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def htmx_js_path() -> Path:
+    """Where the installed `django-js-lib-htmx` package keeps htmx.min.js (served as is, never copied)."""
+    path = Path(str(importlib.resources.files("js_lib_htmx").joinpath("static/htmx/htmx.min.js")))
+    if not path.is_file():
+        raise FileNotFoundError(f"htmx.min.js not found at {path}: reinstall django-js-lib-htmx")
+    return path
+
+
+def open_reader(repo_path: str | os.PathLike[str]) -> Any:
+    """`ell_git.Reader` over the repository at or above `repo_path` (it only writes its cache)."""
+    try:
+        from ell_git import Reader
+    except ImportError:  # the package's re-export may lag behind the module
+        from ell_git.reader import Reader
+    return Reader(repo_path)
+
+
+def create_app(repo_path: str | os.PathLike[str], *, feedback: bool = False, testing: bool = False,
+               reader: Any = None) -> Flask:
+    """Build the web app over the ell repository at `repo_path`.
+
+    `feedback` is reserved for annotations (notes refs) and is off: the UI is read-only.
+    `reader` lets tests hand in a prepared reader; by default `ell_git.Reader(repo_path)` is opened.
+    """
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app.config.update(
+        TESTING=testing,
+        ELL_REPO=str(repo_path),
+        ELL_FEEDBACK=feedback,
+        # Templates are fixed at install time; skipping the mtime check saves time on every render.
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.compact = False  # type: ignore[attr-defined]
+    Htmx(app)
+    fmt.register(app)
+    templating.register(app)
+    if reader is None:
+        reader = open_reader(repo_path)
+    app.extensions["ell_data"] = Data(reader)
+
+    from .views import home, invocations, live, lmp
+
+    for bp in (home.bp, lmp.bp, invocations.bp, live.bp):
+        app.register_blueprint(bp)
+
+    htmx_path = htmx_js_path()
+
+    @app.get("/static/vendor/htmx.min.js")
+    def htmx_js() -> Response:
+        # Served from the installed package so upgrading the package upgrades the UI.
+        resp = send_file(htmx_path, mimetype="text/javascript", max_age=3600, conditional=True)
+        return resp
+
+    @app.after_request
+    def security_headers(resp: Response) -> Response:
+        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        if request.headers.get("HX-Request"):
+            # Partials and full pages share URLs: caches must keep them apart.
+            resp.vary.add("HX-Request")
+            resp.vary.add("HX-Target")
+        return resp
+
+    _register_errors(app)
+    return app
+
+
+def _wants_json() -> bool:
+    return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
+
+
+def _register_errors(app: Flask) -> None:
+    """Every error is a page (or JSON for `.json` URLs) and never shows a traceback."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Any, int]:
+        code = exc.code or 500
+        title = exc.name or "Error"
+        # Our own aborts carry a human sentence; werkzeug's defaults are generic and fine as they are.
+        detail = exc.description or ""
+        if _wants_json():
+            return jsonify(error=title, status=code, detail=detail), code
+        return render_template("error.html", code=code, title=title, detail=detail), code
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception) -> tuple[Any, int]:
+        if isinstance(exc, HTTPException):  # pragma: no cover - handled above
+            return http_error(exc)
+        log.exception("error while serving %s", request.path)
+        title, detail = "Internal Server Error", "Something went wrong while reading the repository."
+        if _wants_json():
+            return jsonify(error=title, status=500, detail=detail), 500
+        try:
+            return render_template("error.html", code=500, title=title, detail=detail), 500
+        except Exception:  # a broken template must not turn into a traceback either
+            return Response(f"500 {title}", status=500, mimetype="text/plain"), 500
+
+
+__all__ = ["create_app", "htmx_js_path", "open_reader"]

@@ -1,0 +1,80 @@
+"""The web UI's only door to the repository: `ell_git.Reader`, behind a lock, as plain dicts.
+
+Views get JSON-ready dicts from here and hand the same dicts to templates and to `.json` twins,
+so both always show the same data. Reader errors for unknown names/ids become `NotFound`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
+
+
+class NotFound(LookupError):
+    """An LMP, version or invocation that the repository does not have."""
+
+
+def plain(obj: Any) -> Any:
+    """Reader results (dataclasses with `to_json()`, lists of them, dicts) as plain JSON data."""
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    to_json = getattr(obj, "to_json", None)
+    if callable(to_json):
+        return to_json()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    return obj
+
+
+def _reader_not_found() -> type[Exception]:
+    try:
+        from ell_git.reader import NotFound as ReaderNotFound
+    except ImportError:  # another reader (tests may hand one in): its KeyErrors mean "unknown"
+        return KeyError
+    return ReaderNotFound
+
+
+class Data:
+    """One Reader shared by all requests (`ell_git.Reader` is thread-safe: one SQLite
+    connection behind its own lock), with its "unknown name/id" error mapped to `NotFound`."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self._not_found = _reader_not_found()
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except self._not_found as exc:
+            raise NotFound(str(exc)) from exc
+
+    # -- the reader's API, one method each ------------------------------------------------
+    def state_token(self) -> str:
+        return str(self._call(self.reader.state_token))
+
+    def lmps(self) -> list[dict[str, Any]]:
+        return plain(self._call(self.reader.lmps))
+
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        return plain(self._call(self.reader.versions, name))
+
+    def version(self, name: str, ref: str) -> dict[str, Any]:
+        return plain(self._call(self.reader.version, name, ref))
+
+    def diff(self, name: str, a: str, b: str) -> dict[str, Any]:
+        return plain(self._call(self.reader.diff, name, a, b))
+
+    def invocations(self, **filters: Any) -> dict[str, Any]:
+        return plain(self._call(self.reader.invocations, **filters))
+
+    def invocation(self, inv_id: str) -> dict[str, Any]:
+        return plain(self._call(self.reader.invocation, inv_id))
+
+    def stats(self, name: str, version: str | None = None) -> dict[str, Any]:
+        return plain(self._call(self.reader.stats, name, version=version))

@@ -1,0 +1,64 @@
+"""Running the UI: `serve()` is what `ell web [PATH] [--host] [--port] [--open]` calls.
+
+A threaded werkzeug server: enough for the handful of people who look at one repository, with no
+extra dependency. Binding to anything but loopback exposes prompts and outputs, so it warns.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+import threading
+import webbrowser
+from typing import TextIO
+
+from werkzeug.serving import make_server
+
+from .app import create_app
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def url_for_host(host: str, port: int) -> str:
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def serve(repo_path: str | os.PathLike[str] = ".", host: str = "127.0.0.1", port: int = 8000,
+          open_browser: bool = False, *, feedback: bool = False, out: TextIO | None = None,
+          err: TextIO | None = None) -> None:
+    """Serve the UI for the repository at `repo_path` until interrupted (Ctrl-C).
+
+    `port=0` picks a free port; the URL printed (on `out`, one line) always has the real one.
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    app = create_app(repo_path, feedback=feedback)
+    server = make_server(host, port, app, threaded=True)
+    url = url_for_host(host, server.server_port)
+    if not is_loopback(host):
+        print(
+            f"warning: serving on {host}: anyone who can reach this machine can read every prompt and output "
+            "in this repository; use --host 127.0.0.1 to keep it local",
+            file=err,
+            flush=True,
+        )
+    print(f"ell web: serving {os.fspath(repo_path)} at {url}  (Ctrl-C to stop)", file=out, flush=True)
+    if open_browser:
+        threading.Timer(0.3, webbrowser.open, args=(url,)).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -1,0 +1,75 @@
+"""Template globals: URL helpers, highlighting, and the SVG pieces fed from page data."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable, Sequence
+
+from flask import Flask, request, url_for
+from markupsafe import Markup
+
+from . import format as fmt
+from . import svg
+from .highlight import highlight_python
+from .views.common import url_with
+
+# Pages that have a `.json` twin (endpoint names); the link in the header points there.
+_TWINNED = {"home.index", "lmp.page", "lmp.diff", "invocations.index", "invocations.show"}
+
+
+def json_url() -> str | None:
+    if request.endpoint not in _TWINNED or request.path.endswith(".json"):
+        return None
+    path = "/.json" if request.path == "/" else request.path + ".json"
+    qs = request.query_string.decode("latin-1")
+    return f"{path}?{qs}" if qs else path
+
+
+def dependency_graph(nodes: Sequence[str], edges: Iterable[Sequence[str]]) -> Markup:
+    # Short names read best; fall back to the full name where two LMPs share a short one.
+    counts = Counter(fmt.short_name(n) for n in nodes)
+
+    def label(n: str) -> str:
+        s = fmt.short_name(n)
+        return s if counts[s] == 1 else n
+
+    return svg.dependency_graph(
+        nodes, [(e[0], e[1]) for e in edges], href=lambda n: url_for("lmp.page", name=n), label=label
+    )
+
+
+def _series(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    series = stats.get("series") or stats.get("time_series") or []
+    return [p for p in series if isinstance(p, dict)]
+
+
+def latency_chart(stats: dict[str, Any]) -> Markup:
+    values = [p.get("latency_ms") for p in _series(stats)]
+    marks = [(name, float(stats[key])) for name, key in (("p50", "latency_p50"), ("p95", "latency_p95"))
+             if isinstance(stats.get(key), (int, float))]
+    return svg.sparkline(values, label="latency", fmt=fmt.duration, marks=marks)
+
+
+def tokens_chart(stats: dict[str, Any]) -> Markup:
+    bars = []
+    for p in _series(stats):
+        lo = p.get("prompt_tokens") or 0
+        hi = p.get("completion_tokens") or 0
+        if not (lo or hi) and p.get("total_tokens"):
+            lo = p["total_tokens"]
+        bars.append((fmt.iso_time(p.get("t") or p.get("started_at")), float(lo), float(hi)))
+    return svg.bar_chart(bars, label="tokens", fmt=fmt.tokens)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        url_with=url_with,
+        highlight_python=highlight_python,
+        dependency_graph=dependency_graph,
+        latency_chart=latency_chart,
+        tokens_chart=tokens_chart,
+    )
+
+    @app.context_processor
+    def _page_links() -> dict[str, Any]:
+        return {"json_url": json_url()}
