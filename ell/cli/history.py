@@ -96,10 +96,13 @@ def diff(lmp: str, a: str, b: str, closure: bool, repo: str, as_json: bool) -> N
         d = reader.diff(lmp, a, b)
         if as_json:
             return emit_json(d.to_json())
-        click.echo(click.style(f"{d.name}: v{d.a.vn} → v{d.b.vn}  (+{d.additions} -{d.deletions})", bold=True))
+        text = d.closure_diff if closure else d.source_diff
+        lines = text.splitlines()
+        adds = sum(1 for l in lines if l.startswith("+") and not l.startswith("+++"))
+        dels = sum(1 for l in lines if l.startswith("-") and not l.startswith("---"))
+        click.echo(click.style(f"{d.name}: v{d.a.vn} → v{d.b.vn}  (+{adds} -{dels})", bold=True))
         for change in d.summary:
             click.echo(f"  • {change}")
-        text = d.closure_diff if closure else d.source_diff
         if text:
             click.echo(_colour_diff(text))
     return None

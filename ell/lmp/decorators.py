@@ -98,7 +98,8 @@ def simple(model: Optional[str] = None, client: Any = None, exempt_from_tracking
     """
     if "tools" in api_params:
         raise TypeError("@ell.simple returns text only and takes no tools: use @ell.complex(tools=[...])")
-    if "response_format" in api_params:
+    if "response_format" in api_params and not isinstance(api_params["response_format"], dict):
+        # an OpenAI dict ({"type": "json_object"}) only shapes the text, so ell-ai allows it here
         raise TypeError("@ell.simple returns text only: use @ell.complex(response_format=...) for structured output")
     spec = LMPSpec(model=model, client=client, api_params=api_params, exempt_from_tracking=exempt_from_tracking,
                    text_output=True)

@@ -20,7 +20,14 @@ class lstr(str):
 
     __slots__ = ("__origin_trace__",)
 
-    def __new__(cls, content: object = "", origin_trace: str | Iterable[str] | None = None) -> "lstr":
+    def __new__(cls, content: object = "", origin_trace: str | Iterable[str] | None = None, *ell_ai_args: Any,
+                logits: Any = None) -> "lstr":
+        # ell-ai's signature is `_lstr(content, logits=None, origin_trace=None)` (logits unused there
+        # too): accept its three-positional form and its `logits=` keyword; ours stays `(content, origin)`.
+        if ell_ai_args:
+            if len(ell_ai_args) > 1:
+                raise TypeError(f"lstr() takes at most 3 positional arguments ({len(ell_ai_args) + 2} given)")
+            origin_trace = ell_ai_args[0]
         self = super().__new__(cls, content)
         if origin_trace is None:
             trace = _origins(content)
@@ -32,8 +39,10 @@ class lstr(str):
         return self
 
     @property
-    def _origin_trace(self) -> frozenset[str]:  # ell-ai spelling
+    def origin_trace(self) -> frozenset[str]:  # ell-ai's public accessor
         return self.__origin_trace__
+
+    _origin_trace = origin_trace
 
     def __repr__(self) -> str:
         return str.__repr__(self)
@@ -83,6 +92,14 @@ class lstr(str):
 
     def splitlines(self, keepends: bool = False) -> list["lstr"]:  # type: ignore[override]
         return [lstr(p, self.__origin_trace__) for p in str.splitlines(self, keepends)]
+
+    def partition(self, sep: str) -> tuple["lstr", "lstr", "lstr"]:  # type: ignore[override]
+        trace = self.__origin_trace__ | _origins(sep)
+        return tuple(lstr(p, trace) for p in str.partition(self, sep))  # type: ignore[return-value]
+
+    def rpartition(self, sep: str) -> tuple["lstr", "lstr", "lstr"]:  # type: ignore[override]
+        trace = self.__origin_trace__ | _origins(sep)
+        return tuple(lstr(p, trace) for p in str.rpartition(self, sep))  # type: ignore[return-value]
 
 
 def _wrap_method(name: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional, Union
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, field_serializer
 
 from .lstr import lstr
 
@@ -51,6 +51,10 @@ class ImageContent(BaseModel):
     image: Optional[Any] = None
     url: Optional[str] = None
     detail: Optional[str] = None
+
+    @field_serializer("image", when_used="json")
+    def _image_as_data_url(self, image: Any) -> Optional[str]:  # JSON dumps carry the PNG, as in ell-ai
+        return None if image is None else image_to_data_url(image)
 
     def model_post_init(self, __context: Any) -> None:
         if (self.image is None) == (self.url is None):
@@ -115,6 +119,10 @@ class ToolCall(BaseModel):
     params: Any  # the tool's params model instance, or the raw dict when the model's arguments were invalid
     error: Optional[str] = Field(default=None, exclude=True)
 
+    @field_serializer("tool", when_used="json")
+    def _tool_name(self, tool: Any) -> str:  # a function has no JSON form: dump its name
+        return getattr(tool, "__name__", str(tool))
+
     def __init__(self, tool: Any, params: Any, tool_call_id: Optional[str] = None, **kw: Any) -> None:
         error = kw.pop("error", None)
         model = getattr(tool, "__ell_params_model__", None)
@@ -140,8 +148,10 @@ class ToolCall(BaseModel):
         return self.tool(**self._call_kwargs())
 
     def _call_kwargs(self) -> dict[str, Any]:
-        if isinstance(self.params, BaseModel):  # keep nested models as models, as the tool's hints say
-            return {k: getattr(self.params, k) for k in type(self.params).model_fields}
+        # As in ell-ai, the tool is called with `params.model_dump()`: nested models (and lists of
+        # them) arrive as plain dicts, which is what ell-ai programs index (`address["city"]`).
+        if isinstance(self.params, BaseModel):
+            return self.params.model_dump()
         return dict(self.params)
 
     def call_and_collect_as_content_block(self) -> "ContentBlock":
@@ -179,6 +189,17 @@ class ContentBlock(BaseModel):
     tool_result: Optional[ToolResult] = None
     parsed: Optional[BaseModel] = None
 
+    def __init__(self, **data: Any) -> None:
+        # As in ell-ai: `image=` may be a PIL image, a numpy array or a URL (coerced before
+        # validation), and the legacy `image_detail=` keyword sets the detail of a coerced image.
+        detail = data.pop("image_detail", None)
+        image = data.get("image")
+        if image is not None and not isinstance(image, (ImageContent, dict)):
+            data["image"] = image = ImageContent.coerce(image)
+            if detail:
+                image.detail = detail
+        super().__init__(**data)
+
     def model_post_init(self, __context: Any) -> None:
         set_fields = [k for k in _BLOCK_KINDS if getattr(self, k) is not None]
         if len(set_fields) > 1:
@@ -215,6 +236,9 @@ class ContentBlock(BaseModel):
             return cls(image=ImageContent.coerce(content))
         if isinstance(content, BaseModel):
             return cls(parsed=content)
+        if isinstance(content, dict) and content and set(content) <= _BLOCK_KEYS:
+            # a dumped block ({"text": "hi"}): `Message.model_validate(m.model_dump())` round-trips, as in ell-ai
+            return cls(**content)
         raise ValueError(
             f"cannot put a {type(content).__name__} in a message: use str, a PIL image, ell.ImageContent(url=...), "
             "a pydantic model, a ToolCall/ToolResult or a ContentBlock"
@@ -240,6 +264,7 @@ class ContentBlock(BaseModel):
 
 
 _BLOCK_KINDS = ("text", "image", "audio", "tool_call", "tool_result", "parsed")
+_BLOCK_KEYS = frozenset((*_BLOCK_KINDS, "image_detail"))
 
 
 def to_content_blocks(content: Any = None, **block_kwargs: Any) -> list[ContentBlock]:
@@ -291,6 +316,17 @@ class Message(BaseModel):
         """The structured output: one model, or a list when there are several."""
         parsed = [c.parsed for c in self.content if c.parsed is not None]
         return parsed[0] if len(parsed) == 1 else parsed
+
+    @field_serializer("content")
+    def _dump_content(self, content: list[ContentBlock], info: Any) -> list[dict[str, Any]]:
+        # As in ell-ai, a dumped block holds only its one kind of content: [{"text": "hi"}].
+        dumped = []
+        for b in content:
+            d = b.model_dump(mode=info.mode, exclude_none=True, exclude={"parsed"})
+            if b.parsed is not None:  # by its own class: the field's declared type (BaseModel) has no fields
+                d["parsed"] = b.parsed.model_dump(mode=info.mode)
+            dumped.append(d)
+        return dumped
 
     def call_tools_and_collect_as_message(self, parallel: bool = False, max_workers: Optional[int] = None) -> "Message":
         """Run every tool call in this message; the results come back as one user message."""
@@ -346,6 +382,19 @@ def _content_to_text(content: list[ContentBlock]) -> str:
     if len(content) == 1 and content[0].text is not None:
         return content[0].text
     return lstr("\n").join(t for c in content if (t := c.text or repr(c.content)))
+
+
+#: ell-ai's typing aliases (annotations in ell-ai programs import them from here).
+AnyContent = Union[ContentBlock, str, ToolCall, ToolResult, ImageContent, BaseModel]  # + PIL images, arrays
+InvocableTool = Callable[..., Union[ToolResult, str, list[ContentBlock]]]
+MessageOrDict = Union[Message, dict[str, str]]
+Chat = list[Message]
+LMPParams = dict[str, Any]
+MultiTurnLMP = Callable[..., Chat]
+OneTurn = Callable[..., str]
+ChatLMP = Callable[[Chat, Any], Chat]
+LMP = Union[OneTurn, MultiTurnLMP, ChatLMP]
+InvocableLM = Callable[..., str]
 
 
 def system(content: Any) -> Message:
