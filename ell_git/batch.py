@@ -1,0 +1,69 @@
+"""What travels through the writer: batches of serialised invocations, flush markers, spills.
+
+A batch is the unit of journaling and of segment naming: its id and time fix its segment paths
+(see `layout.segment_path`), which is what makes replays checkable.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+import orjson
+
+from ell.serialize import invocation_to_dict
+from ell.store import InvocationRecord, cache_key
+
+from . import journal as jr
+from . import layout
+
+
+def serialise(inv: InvocationRecord) -> bytes:
+    """One canonical JSONL line, with the freeze key computed from the same canonical data."""
+    d = invocation_to_dict(inv)
+    d["cache_key"] = cache_key(str(d.get("version_id")), layout.canonical(d.get("args")), layout.canonical(d.get("bound_globals")))
+    return layout.canonical(d)
+
+
+@dataclass
+class Batch:
+    id: str
+    time: float
+    lines: list[tuple[str, bytes]]  # (version id, canonical line)
+    names: list[str] = field(default_factory=list)  # lmp names, for the commit subject
+    replay: bool = False  # committed before? check segment paths first
+    journaled: bool = True  # already in a journal (ours or a dead process's)
+    synced: bool = True  # and fsynced
+
+
+def new_batch_id() -> str:
+    return secrets.token_hex(8)
+
+
+def batch_from_entry(entry: jr.Entry, replay: bool) -> Batch:
+    lines, names = [], []
+    for line in entry.payload.split(b"\n"):
+        if line:
+            d = orjson.loads(line)
+            lines.append((str(d.get("version_id")), line))
+            names.append(str(d.get("lmp_name")))
+    return Batch(str(entry.header["batch"]), float(entry.header["t"]), lines, names, replay)
+
+
+class Marker:
+    """A flush request travelling through the queues; `ok` is False if something was deferred."""
+
+    __slots__ = ("event", "ok")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.ok = True
+
+
+@dataclass(frozen=True)
+class Spilled:
+    """A record the caller wrote to the journal itself because the queue was full."""
+
+    offset: int
+    length: int

@@ -1,0 +1,189 @@
+"""The write-ahead journal: what a process has promised to commit, on disk before any object.
+
+Each process appends to its own file ``.git/ell/journal/<pid>-<random>.log`` and holds an
+exclusive ``flock`` on it while alive; a file nobody holds belongs to a dead process and is
+replayed by the next store that opens (see `orphans`). There is no global lock.
+
+An entry is a JSON header line, the payload bytes, and a newline::
+
+    {"k":"inv","batch":"<16 hex>","t":<epoch>,"n":<payload bytes>,"c":<crc32>}\\n<payload>\\n
+
+``inv`` payloads are canonical invocation lines joined by newlines; ``ver`` payloads are one
+canonical version record (with source and closure). A torn tail (a crash mid-append) fails its
+length or CRC check and is ignored: its batch was never acknowledged by `flush`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import threading
+import zlib
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import orjson
+
+#: Past this size a journal whose entries are all committed is replaced by a fresh file.
+ROTATE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str  # "inv" | "ver"
+    header: dict[str, Any]
+    payload: bytes
+
+
+def _frame(kind: str, header: dict[str, Any], payload: bytes) -> bytes:
+    head = dict(header, k=kind, n=len(payload), c=zlib.crc32(payload))
+    return orjson.dumps(head) + b"\n" + payload + b"\n"
+
+
+def parse(data: bytes) -> Iterator[tuple[int, int, Entry]]:
+    """(offset, length, entry) for every complete entry; stops at the first torn one."""
+    pos = 0
+    end = len(data)
+    while pos < end:
+        nl = data.find(b"\n", pos)
+        if nl == -1:
+            return
+        try:
+            head = orjson.loads(data[pos:nl])
+            n, crc, kind = int(head["n"]), int(head["c"]), str(head["k"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return
+        start, stop = nl + 1, nl + 1 + n
+        if stop + 1 > end or data[stop : stop + 1] != b"\n":
+            return
+        payload = data[start:stop]
+        if zlib.crc32(payload) != crc:
+            return
+        yield pos, stop + 1 - pos, Entry(kind, head, payload)
+        pos = stop + 1
+
+
+class Journal:
+    """This process's journal file. Thread-safe: the writer and spilling callers both append."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        os.makedirs(directory, exist_ok=True)
+        self._lock = threading.Lock()
+        self._open()
+
+    def _open(self) -> None:
+        name = f"{os.getpid()}-{secrets.token_hex(4)}"
+        tmp = os.path.join(self.directory, name + ".new")
+        self._fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)  # marks the file as owned by a live process
+        # Only a locked file may carry the .log name: a replayer never sees an unlocked new journal.
+        self.path = os.path.join(self.directory, name + ".log")
+        os.rename(tmp, self.path)
+        self.size = 0
+
+    def append(self, kind: str, header: dict[str, Any], payload: bytes, *, sync: bool = True) -> tuple[int, int]:
+        """Append one entry, durably when `sync`; returns its (offset, length) in this file."""
+        frame = _frame(kind, header, payload)
+        with self._lock:
+            offset = self.size
+            view = memoryview(frame)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            self.size += len(frame)
+            if sync:
+                os.fdatasync(self._fd)
+        return offset, len(frame)
+
+    def sync(self) -> None:
+        with self._lock:
+            os.fdatasync(self._fd)
+
+    def read_at(self, offset: int, length: int) -> Entry:
+        data = os.pread(self._fd, length, offset)
+        for _, _, entry in parse(data):
+            return entry
+        raise ValueError(f"journal {self.path}: no entry at {offset}")
+
+    def rotate(self) -> None:
+        """Replace the file by an empty one (call only when every entry is committed).
+
+        Objects are written without fsync, so the system is synced first: after that the
+        committed data no longer needs the journal, even across a power loss.
+        """
+        with self._lock:
+            os.sync()
+            old_fd, old_path = self._fd, self.path
+            self._open()
+            _unlink(old_path)
+            os.close(old_fd)
+
+    def close(self, *, delete: bool) -> None:
+        with self._lock:
+            if self._fd < 0:
+                return
+            if delete:
+                os.sync()
+                _unlink(self.path)
+            os.close(self._fd)
+            self._fd = -1
+
+    def abandon(self) -> None:
+        """In a forked child: drop the parent's file without touching it."""
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
+        self._fd = -1
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+class Orphan:
+    """A dead process's journal, locked by us until `done` (so two replayers never overlap)."""
+
+    def __init__(self, path: str, fd: int) -> None:
+        self.path = path
+        self._fd = fd
+
+    def entries(self) -> list[Entry]:
+        with open(self.path, "rb") as f:
+            data = f.read()
+        return [e for _, _, e in parse(data)]
+
+    def done(self, *, delete: bool) -> None:
+        if delete:
+            _unlink(self.path)
+        os.close(self._fd)
+
+
+def orphans(directory: str, own: str | None = None) -> Iterator[Orphan]:
+    """Journals whose process is gone; each is locked when yielded."""
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return
+    for name in names:
+        path = os.path.join(directory, name)
+        if not name.endswith(".log") or path == own:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # Another replayer may have finished and unlinked it between our open and flock.
+            if os.fstat(fd).st_ino != os.stat(path).st_ino:
+                raise FileNotFoundError(path)
+        except OSError:
+            os.close(fd)
+            continue
+        yield Orphan(path, fd)

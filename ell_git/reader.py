@@ -1,0 +1,368 @@
+"""Reading ell's history: the API behind the web UI, the CLI and users' scripts.
+
+Every method first brings the read cache up to date with ``refs/ell/*`` (cheap when nothing
+moved), then answers from SQLite, reading git objects only for payloads (sources, one
+invocation's record). A Reader never writes refs or objects; only the cache file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+import threading
+import warnings
+from typing import Any
+
+import orjson
+import pygit2
+
+from . import autocommit, cache, layout, refs
+from .evalreader import Evaluations
+from .notes import Annotations
+from .repo import ell_dir, open_repository
+from .versions import CLOSURE, META, SOURCE, side_at
+from .views import (
+    InvocationDetail,
+    InvocationPage,
+    InvocationRow,
+    Lmp,
+    SeriesPoint,
+    Stats,
+    Version,
+    VersionDiff,
+    VersionSource,
+)
+
+#: Up to this many invocations, percentiles are exact; beyond, they come from the histogram.
+EXACT_PERCENTILES = 10_000
+
+_ROW = (
+    "SELECT i.id, l.name, v.vid, i.started, i.latency, i.ptok, i.ctok, i.tok, i.model, i.error, i.cached,"
+    " i.parent, i.args_preview, i.output_preview FROM inv i JOIN lmps l ON l.id=i.lmp JOIN vers v ON v.id=i.ver"
+)
+_VN = re.compile(r"^v(\d+)$")
+
+
+class NotFound(KeyError):
+    """No such LMP, version or invocation (the message says which)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "not found"
+
+
+class Reader(Evaluations, Annotations):
+    """Read-only access to the ell history in the repository at or above `path`.
+
+    `cache`: a path for the SQLite read cache, ``None`` for ``<git dir>/ell/cache.sqlite``, or
+    ``":memory:"``. Thread-safe (one connection behind a lock).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, cache_path: str | None = None) -> None:
+        self.repo = open_repository(path, create=False)
+        self._lock = threading.RLock()
+        if cache_path is None:
+            try:
+                cache_path = os.path.join(ell_dir(self.repo), "cache.sqlite")
+                self.db = cache.connect(cache_path)
+            except (OSError, sqlite3.Error) as exc:
+                warnings.warn(f"ell: read cache unavailable ({exc}); using memory", RuntimeWarning, stacklevel=2)
+                self.db = cache.connect(":memory:")
+        else:
+            self.db = cache.connect(cache_path)
+        self._indexer = cache.Indexer(self.repo, self.db)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- freshness ---------------------------------------------------------------------------
+    def state_token(self) -> str:
+        """A hash of every ``refs/ell/*`` and ``refs/notes/ell*`` tip: equal tokens mean equal data."""
+        return _token(refs.ell_refs(self.repo, notes=True))
+
+    def changed_since(self, token: str) -> bool:
+        """Whether anything was written since `state_token()` returned `token`."""
+        return self.state_token() != token
+
+    def refresh(self) -> bool:
+        """Index whatever moved; returns whether anything did. Every query calls it."""
+        with self._lock:
+            try:
+                return self._indexer.sync(refs.ell_refs(self.repo))
+            except BaseException:
+                self._indexer = cache.Indexer(self.repo, self.db)  # drop id caches of a rolled-back run
+                raise
+
+    def _q(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.db.execute(sql, args).fetchall()
+
+    # -- LMPs and versions -------------------------------------------------------------------
+    def lmps(self) -> list[Lmp]:
+        """Every LMP with its newest version and usage, sorted by name."""
+        with self._lock:
+            self.refresh()
+            usage = {
+                name: (n, last)
+                for name, n, last in self._q(
+                    "SELECT l.name, sum(a.n), max(a.last) FROM agg a JOIN lmps l ON l.id=a.lmp GROUP BY a.lmp"
+                )
+            }
+            out: dict[str, Lmp] = {}
+            for name, ref in self._preferred().items():
+                row = self._q(
+                    "SELECT vid, n, subject, time, uses_names, kind FROM versions WHERE ref=? ORDER BY n DESC LIMIT 1",
+                    (ref,),
+                )[0]
+                n, last = usage.get(name, (0, None))
+                out[name] = Lmp(name, row[5] or "simple", row[0], row[1], row[1], row[2] or "", row[3],
+                                int(n or 0), last, tuple(orjson.loads(row[4] or "[]")))
+            for name, (n, last) in usage.items():
+                if name not in out:  # invocations whose versions are not (yet) here
+                    out[name] = Lmp(name, "unknown", "", 0, 0, "", 0.0, int(n or 0), last, ())
+            return [out[k] for k in sorted(out)]
+
+    def _preferred(self) -> dict[str, str]:
+        """LMP name -> the ref to read its versions from: local, else the first fetched one."""
+        best: dict[str, str] = {}
+        for ref, name in self._q("SELECT ref, lmp FROM versions WHERE n=1"):
+            cur = best.get(name)
+            local = ref.startswith(refs.LMP_PREFIX)
+            if cur is None or (local and not cur.startswith(refs.LMP_PREFIX)) or (
+                local == cur.startswith(refs.LMP_PREFIX) and ref < cur
+            ):
+                best[name] = ref
+        return best
+
+    def versions(self, name: str) -> list[Version]:
+        """The versions of `name`, oldest first (empty if unknown)."""
+        with self._lock:
+            self.refresh()
+            ref = self._preferred().get(name)
+            if ref is None:
+                return []
+            return [_version(r) for r in self._q(_VERSION_SQL + " WHERE ref=? ORDER BY n", (ref,))]
+
+    def _resolve(self, name: str, ref: str) -> Version:
+        pref = self._preferred().get(name)
+        if pref is None:
+            raise NotFound(f"no LMP named {name!r}")
+        ref = ref.strip()
+        m = _VN.match(ref)
+        if ref in ("latest", "HEAD"):
+            rows = self._q(_VERSION_SQL + " WHERE ref=? ORDER BY n DESC LIMIT 1", (pref,))
+        elif m:
+            rows = self._q(_VERSION_SQL + " WHERE ref=? AND n=?", (pref, int(m.group(1))))
+        else:
+            rows = self._q(_VERSION_SQL + " WHERE ref=? AND vid=?", (pref, ref))
+            if not rows and ref:
+                like = ref.replace("%", "").replace("_", "\\_") + "%"
+                rows = self._q(_VERSION_SQL + " WHERE ref=? AND (vid LIKE ? ESCAPE '\\' OR commit_id LIKE ? ESCAPE '\\')",
+                               (pref, like, like.lower()))
+        if not rows:
+            raise NotFound(f"{name} has no version {ref!r} (use a version id or prefix, vN, a commit id, or 'latest')")
+        if len(rows) > 1:
+            raise NotFound(f"{ref!r} is ambiguous for {name}: " + ", ".join(r[1] for r in rows[:5]))
+        return _version(rows[0])
+
+    def version(self, name: str, ref: str = "latest") -> VersionSource:
+        """The files of one version; `ref` is a version id or unique prefix, ``vN``, a commit id
+        or prefix, or ``latest``."""
+        with self._lock:
+            self.refresh()
+            v = self._resolve(name, ref)
+            commit = self.repo[v.commit]
+            tree = commit.tree
+            text = {n: tree[n].data.decode("utf-8", "replace") if n in tree else "" for n in (SOURCE, CLOSURE)}
+            meta = orjson.loads(tree[META].data) if META in tree else {}
+            return VersionSource(name, v.version_id, v.commit, v.vn, text[SOURCE], text[CLOSURE], meta, commit.message)
+
+    def diff(self, name: str, a: str, b: str) -> VersionDiff:
+        """Unified diffs of source and closure from version `a` to `b`, with the change summary."""
+        with self._lock:
+            self.refresh()
+            va, vb = self._resolve(name, a), self._resolve(name, b)
+            ca, cb = self.repo[va.commit], self.repo[vb.commit]
+            texts, stats = {}, {}
+            for fname in (SOURCE, CLOSURE):
+                old = ca.tree[fname].data if fname in ca.tree else b""
+                new = cb.tree[fname].data if fname in cb.tree else b""
+                # A Patch made from buffers borrows them: read it while `old`/`new` are alive.
+                patch = pygit2.Patch.create_from(old, new, old_as_path=fname, new_as_path=fname)
+                texts[fname], stats[fname] = patch.text or "", patch.line_stats
+            _, adds, dels = stats[CLOSURE]
+            summary = autocommit.changes_between(side_at(self.repo, ca), side_at(self.repo, cb))
+            return VersionDiff(name, va, vb, texts[SOURCE], texts[CLOSURE], adds, dels, tuple(summary))
+
+    def graph(self) -> dict[str, list[str]]:
+        """LMP name -> names of the LMPs its newest version uses."""
+        return {lmp.name: list(lmp.uses) for lmp in self.lmps() if lmp.latest_version}
+
+    # -- invocations -------------------------------------------------------------------------
+    def invocations(
+        self,
+        lmp: str | None = None,
+        version: str | None = None,
+        q: str | None = None,
+        min_latency: float | None = None,
+        max_latency: float | None = None,
+        min_tokens: int | None = None,
+        max_tokens: int | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> InvocationPage:
+        """Invocations newest first. `version` is a version id or prefix; `q` matches (case-
+        insensitively) the invocation id and the argument and output previews."""
+        with self._lock:
+            self.refresh()
+            where, args = _scope("i", lmp, version)
+            filtered = False
+            for cond, val in (("i.latency>=?", min_latency), ("i.latency<=?", max_latency),
+                              ("i.tok>=?", min_tokens), ("i.tok<=?", max_tokens)):
+                if val is not None:
+                    where.append(cond)
+                    args.append(val)
+                    filtered = True
+            if q:
+                like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                where.append("(i.id LIKE ? ESCAPE '\\' OR i.args_preview LIKE ? ESCAPE '\\' OR i.output_preview LIKE ? ESCAPE '\\')")
+                args += [like, like, like]
+                filtered = True
+            clause = (" WHERE " + " AND ".join(where)) if where else ""
+            rows = self._q(_ROW + clause + " ORDER BY i.started DESC, i.rowid DESC LIMIT ? OFFSET ?",
+                           [*args, int(limit), int(offset)])
+            if filtered:
+                total = self._q("SELECT count(*) FROM inv i" + clause, args)[0][0]
+            else:  # counts come from the aggregates: no scan
+                agg_where, agg_args = _scope("a", lmp, version)
+                sql = "SELECT coalesce(sum(a.n), 0) FROM agg a" + (" WHERE " + " AND ".join(agg_where) if agg_where else "")
+                total = self._q(sql, agg_args)[0][0]
+            return InvocationPage(tuple(_inv_row(r) for r in rows), int(total), int(limit), int(offset))
+
+    def invocation(self, id: str) -> InvocationDetail:
+        """One invocation's full record, with its parent, children, origins and consumers."""
+        with self._lock:
+            self.refresh()
+            found = self._q("SELECT s.oid, i.off, i.len FROM inv i JOIN segs s ON s.id=i.seg WHERE i.id=?", (id,))
+            if not found:
+                raise NotFound(f"no invocation {id!r}")
+            record = self._record(*found[0])
+            parent = self._rows("i.id=?", (record.get("parent_id"),)) if record.get("parent_id") else ()
+            children = self._rows("i.parent=?", (id,), "ORDER BY i.started")
+            origin_ids = [str(o) for o in record.get("origin_ids") or ()]
+            origins = self._rows(f"i.id IN ({','.join('?' * len(origin_ids))})", origin_ids) if origin_ids else ()
+            consumers = self._rows("i.id IN (SELECT inv FROM origins WHERE origin=?)", (id,), "ORDER BY i.started")
+            return InvocationDetail(record, parent[0] if parent else None, children, origins, consumers)
+
+    def _rows(self, cond: str, args: Any, order: str = "") -> tuple[InvocationRow, ...]:
+        return tuple(_inv_row(r) for r in self._q(f"{_ROW} WHERE {cond} {order}", tuple(args)))
+
+    def _record(self, oid: str, off: int, length: int) -> dict[str, Any]:
+        line = self.repo[oid].data[off : off + length]
+        d = orjson.loads(line)
+        return layout.internalise(self.repo, d) if layout.has_blob_marker(line) else d
+
+    def cached_outputs(self, version_id: str, key: str) -> list[Any] | None:
+        """Outputs of the newest error-free invocation of `version_id` with freeze key `key`."""
+        with self._lock:
+            self.refresh()
+            try:
+                ckey = int(key[:15], 16)
+            except ValueError:
+                return None
+            rows = self._q(
+                "SELECT s.oid, i.off, i.len FROM inv i JOIN segs s ON s.id=i.seg WHERE i.ver=(SELECT id FROM vers"
+                " WHERE vid=?) AND i.ckey=? AND i.error=0 ORDER BY i.started DESC", (version_id, ckey))
+            for oid, off, length in rows:
+                d = self._record(oid, off, length)
+                if d.get("cache_key") == key:
+                    return list(d.get("outputs") or [])
+            return None
+
+    # -- stats -------------------------------------------------------------------------------
+    def stats(self, lmp: str, version: str | None = None, series: int = 100) -> Stats:
+        """Counts, tokens and latency percentiles of `lmp` (or one of its versions), plus the
+        newest `series` invocations for charts."""
+        with self._lock:
+            self.refresh()
+            aw, args = _scope("a", lmp, version)
+            iw, _ = _scope("i", lmp, version)
+            acond, icond = " AND ".join(aw), " AND ".join(iw)
+            per = {vid: n for vid, n in self._q(
+                f"SELECT v.vid, a.n FROM agg a JOIN vers v ON v.id=a.ver WHERE {acond}", args)}
+            count = sum(per.values())
+            tok = self._q(f"SELECT coalesce(sum(a.tok), 0) FROM agg a WHERE {acond}", args)[0][0]
+            p50 = p95 = None
+            if 0 < count <= EXACT_PERCENTILES:
+                lat = sorted(r[0] or 0.0 for r in self._q(f"SELECT i.latency FROM inv i WHERE {icond}", args))
+                p50, p95 = _pct(lat, 0.5), _pct(lat, 0.95)
+            elif count:
+                hist = self._q(f"SELECT bucket, sum(n) FROM hist WHERE ver IN (SELECT a.ver FROM agg a WHERE {acond})"
+                               " GROUP BY bucket ORDER BY bucket", args)
+                p50, p95 = _hist_pct(hist, count, 0.5), _hist_pct(hist, count, 0.95)
+            pts = self._q(f"SELECT i.id, i.started, i.latency, i.tok, v.vid FROM inv i JOIN vers v ON v.id=i.ver"
+                          f" WHERE {icond} ORDER BY i.started DESC LIMIT ?", [*args, int(series)])
+            points = tuple(SeriesPoint(r[0], r[1] or 0.0, r[2] or 0.0, r[3], r[4]) for r in reversed(pts))
+            return Stats(lmp, version, count, int(tok), (tok / count) if count else None, p50, p95, per, points)
+
+
+def _scope(alias: str, lmp: str | None, version: str | None) -> tuple[list[str], list[Any]]:
+    """SQL conditions on `alias`.lmp / `alias`.ver for an LMP name and a version id or prefix."""
+    where: list[str] = []
+    args: list[Any] = []
+    if lmp is not None:
+        where.append(f"{alias}.lmp=(SELECT id FROM lmps WHERE name=?)")
+        args.append(lmp)
+    if version is not None:
+        where.append(f"{alias}.ver IN (SELECT id FROM vers WHERE vid=? OR vid LIKE ? ESCAPE '\\')")
+        args += [version, version.replace("%", "").replace("_", "\\_") + "%"]
+    return where, args
+
+
+_VERSION_SQL = (
+    "SELECT lmp, vid, commit_id, n, subject, body, time, code_commit, dirty, model, kind, uses_names, uses,"
+    " message_by FROM versions"
+)
+
+
+def _version(r: tuple[Any, ...]) -> Version:
+    return Version(r[0], r[1], r[2], r[3], r[4] or "", r[5] or "", r[6] or 0.0, r[7], bool(r[8]), r[9],
+                   r[10] or "simple", tuple(orjson.loads(r[11] or "[]")), tuple(orjson.loads(r[12] or "[]")),
+                   r[13] or "deterministic")
+
+
+def _inv_row(r: tuple[Any, ...]) -> InvocationRow:
+    return InvocationRow(r[0], r[1], r[2], r[3] or 0.0, r[4] or 0.0, r[5], r[6], r[7], r[8], bool(r[9]),
+                         bool(r[10]), r[11], r[12] or "", r[13] or "")
+
+
+def _pct(sorted_values: list[float], p: float) -> float:
+    """Linear-interpolated percentile (numpy's default)."""
+    k = (len(sorted_values) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+
+
+def _hist_pct(hist: list[tuple[int, int]], count: int, p: float) -> float:
+    target = p * count
+    seen = 0
+    for bucket, n in hist:
+        seen += n
+        if seen >= target:
+            return cache.bucket_value(bucket)
+    return cache.bucket_value(hist[-1][0]) if hist else 0.0
+
+
+def _token(tips: dict[str, str]) -> str:
+    h = hashlib.sha1()
+    for name in sorted(tips):
+        h.update(f"{name} {tips[name]}\n".encode())
+    return h.hexdigest()[:16]

@@ -1,0 +1,150 @@
+"""Finding or creating the repository, and the little local state the store keeps in it.
+
+The store writes only ``refs/ell/*``, objects, the ``ell.*`` section of the repository's own config
+and files under ``<git dir>/ell/``. It never touches the work tree, the index, HEAD or branches.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+import pygit2
+
+#: Identity used when neither the environment nor the repository configures one.
+FALLBACK_NAME = "ell"
+FALLBACK_EMAIL = "ell@localhost"
+
+
+def open_repository(path: str | os.PathLike[str], *, create: bool = True) -> pygit2.Repository:
+    """The repository enclosing `path` (so history lives beside the code), else a new one there."""
+    p = Path(path).expanduser().absolute()
+    found = pygit2.discover_repository(str(p)) if p.exists() else None
+    if found is None:
+        # Look upward from the nearest existing ancestor: `ell.init("repo/prompts")` where
+        # prompts/ does not exist yet still belongs to `repo`.
+        anc = p
+        while not anc.exists() and anc.parent != anc:
+            anc = anc.parent
+        found = pygit2.discover_repository(str(anc))
+    if found is not None:
+        return pygit2.Repository(found)
+    if not create:
+        raise FileNotFoundError(f"no git repository at or above {p}: run `git init {p}` or ell.init(store='{p}')")
+    p.mkdir(parents=True, exist_ok=True)
+    for attempt in range(50):
+        try:
+            return pygit2.init_repository(str(p), bare=False)
+        except pygit2.GitError:
+            # Another process is initialising it right now (config.lock): use theirs.
+            time.sleep(0.01 * (attempt + 1))
+            found = pygit2.discover_repository(str(p))
+            if found is not None and os.path.exists(os.path.join(found, "HEAD")):
+                return pygit2.Repository(found)
+    raise RuntimeError(f"could not create a git repository at {p}: run `git init {p}` and retry")
+
+
+def common_dir(repo: pygit2.Repository) -> str:
+    """The git directory shared by all worktrees (where refs, objects and config live)."""
+    gitdir = repo.path
+    try:
+        with open(os.path.join(gitdir, "commondir"), encoding="utf-8") as f:
+            rel = f.read().strip()
+        return os.path.normpath(os.path.join(gitdir, rel))
+    except OSError:
+        return os.path.normpath(gitdir)
+
+
+def ell_dir(repo: pygit2.Repository) -> str:
+    """``<git dir>/ell``: journal, read cache and local state (created on demand)."""
+    d = os.path.join(common_dir(repo), "ell")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def writer_id(repo: pygit2.Repository) -> str:
+    """This clone's invocation-ref id, from config ``ell.writerid`` (created once, race-free).
+
+    Concurrent first runs agree through an ``O_EXCL`` file under ``.git/ell/``; the value is then
+    copied into the repository's own config so `git config ell.writerid` shows it.
+    """
+    cfg_path = os.path.join(common_dir(repo), "config")
+    try:
+        value = pygit2.Config(cfg_path)["ell.writerid"]
+        if value:
+            return str(value)
+    except (KeyError, pygit2.GitError, OSError):
+        pass
+    claim = os.path.join(ell_dir(repo), "writerid")
+    wid = secrets.token_hex(6)
+    try:
+        fd = os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "w") as f:
+            f.write(wid + "\n")
+    except FileExistsError:
+        wid = _read_claim(claim)
+    for _ in range(50):  # another process may hold config.lock for a moment
+        try:
+            pygit2.Config(cfg_path)["ell.writerid"] = wid
+            break
+        except pygit2.GitError:
+            time.sleep(0.01)
+    return wid
+
+
+def _read_claim(claim: str) -> str:
+    for _ in range(500):  # the winner writes it right after creating it
+        with open(claim, encoding="utf-8") as f:
+            value = f.read().strip()
+        if value:
+            return value
+        time.sleep(0.002)
+    raise RuntimeError(f"{claim} stays empty: delete it and run again")
+
+
+def signature(repo: pygit2.Repository, when: float | None = None, *, committer: bool = False) -> pygit2.Signature:
+    """Author/committer: git's environment variables, then the repository's ``user.*``, then ell."""
+    kind = "COMMITTER" if committer else "AUTHOR"
+    name = os.environ.get(f"GIT_{kind}_NAME")
+    email = os.environ.get(f"GIT_{kind}_EMAIL")
+    if not (name and email):
+        cfg = repo.config
+        try:
+            name = name or str(cfg["user.name"])
+            email = email or str(cfg["user.email"])
+        except (KeyError, pygit2.GitError):
+            name, email = name or FALLBACK_NAME, email or FALLBACK_EMAIL
+    t = time.time() if when is None else when
+    offset = _utc_offset_minutes(t)
+    return pygit2.Signature(name, email, int(t), offset)
+
+
+def _utc_offset_minutes(t: float) -> int:
+    lt = time.localtime(t)
+    return (lt.tm_gmtoff or 0) // 60
+
+
+def code_commit(repo: pygit2.Repository) -> str:
+    """The user's HEAD and whether tracked files differ from it, e.g. ``"abc123… (dirty)"``.
+
+    Untracked files are ignored (cheaper, and they are rarely the code that ran). The status call
+    reads the index without writing it.
+    """
+    try:
+        if repo.head_is_unborn:
+            return "none"
+        head = str(repo.head.target)
+    except pygit2.GitError:
+        return "none"
+    if repo.is_bare:
+        return head
+    try:
+        dirty = any(
+            flags not in (pygit2.enums.FileStatus.CURRENT, pygit2.enums.FileStatus.IGNORED)
+            for flags in repo.status(untracked_files="no").values()
+        )
+    except pygit2.GitError:
+        return head
+    return f"{head} (dirty)" if dirty else head
