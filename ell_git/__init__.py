@@ -2,44 +2,50 @@
 
 Writing: `GitStore` (what ``ell.init(store=path)`` builds through `open_store`). Reading:
 `Reader`. Layout and plain-git commands: see ``ell_git/README.md``.
+
+Names are imported on first use: git hooks and `ell_git.sync` load in milliseconds instead of
+pulling in the store (and with it `ell`, openai and pydantic).
 """
 
 from __future__ import annotations
 
-from .layout import NewerFormatError as NewerFormatError
-from .reader import NotFound as NotFound
-from .reader import Reader as Reader
-from .refs import escape as escape_name
-from .refs import unescape as unescape_name
-from .store import GitStore as GitStore
-from .store import open_store as open_store
-from .views import (
-    InvocationDetail as InvocationDetail,
-    InvocationPage as InvocationPage,
-    InvocationRow as InvocationRow,
-    Lmp as Lmp,
-    SeriesPoint as SeriesPoint,
-    Stats as Stats,
-    Version as Version,
-    VersionDiff as VersionDiff,
-    VersionSource as VersionSource,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "GitStore",
-    "InvocationDetail",
-    "InvocationPage",
-    "InvocationRow",
-    "Lmp",
-    "NewerFormatError",
-    "NotFound",
-    "Reader",
-    "SeriesPoint",
-    "Stats",
-    "Version",
-    "VersionDiff",
-    "VersionSource",
-    "escape_name",
-    "open_store",
-    "unescape_name",
-]
+_EXPORTS = {
+    "GitStore": ".store",
+    "open_store": ".store",
+    "Reader": ".reader",
+    "NotFound": ".reader",
+    "NewerFormatError": ".layout",
+    "escape_name": (".refs", "escape"),
+    "unescape_name": (".refs", "unescape"),
+    **{name: ".views" for name in ("InvocationDetail", "InvocationPage", "InvocationRow", "Lmp", "SeriesPoint",
+                                     "Stats", "Version", "VersionDiff", "VersionSource")},
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module 'ell_git' has no attribute {name!r}")
+    module, attr = (target, name) if isinstance(target, str) else target
+    value = getattr(importlib.import_module(module, __name__), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # for editors and type checkers
+    from .layout import NewerFormatError
+    from .reader import NotFound, Reader
+    from .refs import escape as escape_name
+    from .refs import unescape as unescape_name
+    from .store import GitStore, open_store
+    from .views import (InvocationDetail, InvocationPage, InvocationRow, Lmp, SeriesPoint, Stats, Version,
+                        VersionDiff, VersionSource)

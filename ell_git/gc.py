@@ -109,9 +109,9 @@ def gc(path: str | os.PathLike[str] = ".", forget_before: dt.date | None = None)
 
         refs.update(repo, refname, build)
         forgotten, dropped_segments = counted.get("lines", 0), counted.get("segments", 0)
-    # Pruning now frees what was forgotten; otherwise keep git's grace period, which protects objects
-    # a concurrent writer has created but not yet referenced.
-    prune = ["--prune=now"] if forget_before is not None else []
+    # Forgotten segments are old, so a short grace period frees them while still protecting objects a
+    # live writer has just created but not yet referenced (it references them within milliseconds).
+    prune = ["--prune=5.minutes.ago"] if forget_before is not None else []
     subprocess.run(["git", "-C", root, "gc", "--quiet", *prune], check=True, capture_output=True)
     size_after, loose_after = _object_stats(root)
     return GcReport(size_before, size_after, loose_before, loose_after, forgotten, dropped_segments)

@@ -29,6 +29,8 @@ from typing import Any, Callable
 
 import pygit2
 
+from . import refs
+
 __all__ = [
     "SyncError",
     "SyncReport",
@@ -205,9 +207,9 @@ def _merge_ref(repo: pygit2.Repository, local: str, theirs: pygit2.Oid, remote: 
         ref = repo.references.get(local)
         if ref is None:
             try:
-                repo.references.create(local, theirs)
+                refs.swap(repo, local, None, theirs)  # atomic create (libgit2's is not, across processes)
                 return "new"
-            except pygit2.AlreadyExistsError:
+            except refs.CasConflict:
                 continue  # a local writer created it a moment ago: merge with that
         ours = ref.target
         if ours == theirs:
@@ -221,7 +223,7 @@ def _merge_ref(repo: pygit2.Repository, local: str, theirs: pygit2.Oid, remote: 
         try:
             ref.set_target(new, f"ell sync: {outcome} from {remote}")  # libgit2 checks the old target
             return outcome
-        except pygit2.GitError:
+        except (pygit2.GitError, OSError):  # OSError: another process holds the ref's lock
             time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
     raise SyncError(f"could not update {local}: local writers kept moving it; run `ell sync {remote}` again")
 

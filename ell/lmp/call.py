@@ -162,11 +162,11 @@ class Call:
     def run(self, stream: bool) -> Any:
         self.begin()
         try:
-            prompt = self.wrapper.__wrapped__(*self.args, **self.kwargs)
-            frozen = self.frozen_result()
+            frozen = self.frozen_result()  # before the prompt runs: a frozen LMP calls nothing inside it
             if frozen is not None:
                 self.finish(frozen, cached=True)
                 return self.shape(frozen)
+            prompt = self.wrapper.__wrapped__(*self.args, **self.kwargs)
             call, provider = self.prepare(prompt, asynchronous=False)
             if stream:
                 deltas, result = provider.stream(call)
@@ -184,13 +184,13 @@ class Call:
     async def arun(self, stream: bool) -> Any:
         self.begin()
         try:
-            prompt = self.wrapper.__wrapped__(*self.args, **self.kwargs)
-            if inspect.isawaitable(prompt):
-                prompt = await prompt
             frozen = self.frozen_result()
             if frozen is not None:
                 self.finish(frozen, cached=True)
                 return self.shape(frozen)
+            prompt = self.wrapper.__wrapped__(*self.args, **self.kwargs)
+            if inspect.isawaitable(prompt):
+                prompt = await prompt
             call, provider = self.prepare(prompt, asynchronous=True)
             if stream:
                 deltas, result = provider.astream(call)
