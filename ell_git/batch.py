@@ -12,18 +12,17 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from ell.serialize import invocation_to_dict
+from ell.serialize import dumps
 from ell.store import InvocationRecord, cache_key
 
 from . import journal as jr
-from . import layout
 
 
 def serialise(inv: InvocationRecord) -> bytes:
     """One canonical JSONL line, with the freeze key computed from the same canonical data."""
-    d = invocation_to_dict(inv)
-    d["cache_key"] = cache_key(str(d.get("version_id")), layout.canonical(d.get("args")), layout.canonical(d.get("bound_globals")))
-    return layout.canonical(d)
+    fields = dict(vars(inv))
+    fields["cache_key"] = cache_key(str(inv.version_id), dumps(inv.args), dumps(inv.bound_globals))
+    return dumps(fields)
 
 
 @dataclass

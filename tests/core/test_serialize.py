@@ -37,3 +37,24 @@ def test_huge_strings_are_truncated():
 
 def test_lone_surrogates_survive():
     assert orjson.dumps(to_jsonable("a\ud800b"))
+
+
+def test_fast_and_careful_paths_agree_on_ordinary_records():
+    import time
+
+    from ell.store import InvocationRecord
+
+    inv = InvocationRecord(
+        id="inv-1", version_id="lmp-1", lmp_name="m.f", args={"name": ell.lstr("bob", "inv-0"), "n": 3},
+        messages=[ell.system("s"), ell.user(["hi", ell.ImageContent(url="https://x/y.png")])],
+        outputs=[ell.assistant("yo")], usage={"total_tokens": 3}, started_at=time.time(),
+        origin_ids=("inv-0",), bound_globals={"tags": {"b", "a"}},
+    )
+    assert dumps(inv) == orjson.dumps(to_jsonable(inv), option=orjson.OPT_SORT_KEYS)
+
+
+def test_dumps_falls_back_instead_of_raising():
+    rec = {}
+    rec["self"] = rec
+    for value in (10**40, rec, "a\ud800", {(1, 2): "tuple key"}, [socket.socket]):
+        orjson.loads(dumps(value))
