@@ -21,6 +21,8 @@ from .configurator import get_store as get_store
 from .configurator import init as init
 from .configurator import register_provider as register_provider
 from .configurator import set_store as set_store
+from .evaluation import Evaluation as Evaluation
+from .feedback import feedback as feedback
 from .lmp import complex as complex
 from .lmp import lm as lm
 from .lmp import simple as simple
@@ -47,6 +49,7 @@ def version_of(lmp: Any) -> str:
 __all__ = [
     "Config",
     "ContentBlock",
+    "Evaluation",
     "ImageContent",
     "Message",
     "MemoryStore",
@@ -58,6 +61,7 @@ __all__ = [
     "assistant",
     "complex",
     "config",
+    "feedback",
     "get_store",
     "init",
     "lm",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Protocol, runtime_checkable
 
 #: Bumped when the shape of stored records changes; readers refuse newer formats.
@@ -74,6 +74,102 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+# -- optional hooks: evaluations and human feedback ------------------------------------------------
+#
+# A store MAY also implement `EvaluationHooks` (below). `ell.Evaluation.run` calls
+# `record_evaluation_run` once, when a run ends; `ell.feedback` calls `record_feedback`. Neither is on an
+# LMP call's path, so unlike the methods above they may block briefly (e.g. flush, then write) and they
+# raise `LookupError` when asked to annotate an invocation the store does not have. A store without them
+# still works: evaluations run and return their results, and `ell.feedback` says the store cannot keep it.
+
+
+@dataclass(frozen=True)
+class LabelerRecord:
+    """One metric or criterion of an evaluation, pinned at the version of its function."""
+
+    name: str  # the metric's name ("criterion" for a single criterion)
+    kind: str  # "metric" | "criterion"
+    version_id: str  # content hash of the function's closure (model-graded metrics include their LMPs)
+    function: str  # qualified name of the function
+    source: str  # the function as written (for display)
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    """What an evaluation is: its identity is a content hash of its dataset and labeler versions."""
+
+    id: str  # "eval-<16 hex>" (see ell.evaluation.identity)
+    name: str
+    dataset_id: str  # "dataset-<16 hex>": hash of the canonical dataset (or of n_evals when there is none)
+    dataset: tuple[Any, ...] | None  # JSON-ready datapoints; None with n_evals
+    n_evals: int | None
+    samples_per_datapoint: int
+    labelers: tuple[LabelerRecord, ...]
+    default_api_params: dict[str, Any] = field(default_factory=dict)
+    format: int = FORMAT_VERSION
+
+
+@dataclass(frozen=True)
+class DatapointResult:
+    """The evaluated LMP's output for one datapoint (one sample of it) and every label given to it."""
+
+    index: int  # the datapoint's position in the dataset (with n_evals: the evaluation's number)
+    sample: int  # 0 .. samples_per_datapoint-1
+    key: str  # hash of the datapoint: joins the results of two runs on the same input
+    invocation_id: str | None  # the evaluated call (None if it was not tracked)
+    output: Any  # JSON-ready output
+    labels: dict[str, Any]  # labeler name -> float (metric) | bool (criterion) | None (it failed)
+    label_invocation_ids: dict[str, str | None] = field(default_factory=dict)  # tracked labelers' calls
+    errors: dict[str, str] = field(default_factory=dict)  # "output" or a labeler name -> the error
+    latency_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class EvaluationRunRecord:
+    """One run of an evaluation on one version of an LMP, with summaries per labeler."""
+
+    id: str  # "run-<16 hex>", random
+    evaluation: EvaluationRecord
+    lmp_name: str
+    version_id: str
+    api_params: dict[str, Any]
+    lmp_params: dict[str, Any]  # extra keyword arguments given to every call (JSON-ready)
+    started_at: float
+    ended_at: float
+    results: tuple[DatapointResult, ...]
+    summaries: dict[str, dict[str, Any]]  # labeler -> {count, errors, mean, std, min, max}
+    success: bool
+    error: str | None = None
+    format: int = FORMAT_VERSION
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """A human's judgement of one invocation (thumbs up/down, a score, a comment, labels)."""
+
+    id: str  # "fb-<16 hex>", random: two identical judgements stay two entries
+    invocation_id: str
+    score: float | None  # +1 / -1 for thumbs, any finite float, or None (comment or labels only)
+    comment: str | None = None
+    labels: dict[str, Any] = field(default_factory=dict)
+    source: str = "code"  # "code" | "web" | "blind" (a double-blind comparison vote)
+    created_at: float = 0.0
+    version_id: str | None = None  # filled by the store from the invocation when it can
+    lmp_name: str | None = None
+    format: int = FORMAT_VERSION
+
+
+@runtime_checkable
+class EvaluationHooks(Protocol):
+    """Optional store methods for evaluations and feedback (see the comment above)."""
+
+    def record_evaluation_run(self, run: EvaluationRunRecord) -> None: ...
+
+    def record_feedback(self, feedback: FeedbackRecord) -> FeedbackRecord:
+        """Keep `feedback` (with version_id/lmp_name filled in); LookupError for an unknown invocation."""
+        ...
+
+
 def cache_key(version_id: str, args_json: bytes, globals_json: bytes) -> str:
     """Identity of a call for `freeze`: same version, same arguments, same bound globals."""
     h = hashlib.sha256(version_id.encode())
@@ -85,11 +181,14 @@ def cache_key(version_id: str, args_json: bytes, globals_json: bytes) -> str:
 
 
 class MemoryStore:
-    """Keeps records in memory. Implements `Store` and the optional `cached_outputs` hook for freeze."""
+    """Keeps records in memory. Implements `Store`, the optional `cached_outputs` hook for freeze and
+    the optional `EvaluationHooks`."""
 
     def __init__(self) -> None:
         self.versions: dict[str, VersionRecord] = {}
         self.invocations: list[InvocationRecord] = []
+        self.evaluation_runs: list[EvaluationRunRecord] = []
+        self.feedback: list[FeedbackRecord] = []
         self._lock = threading.Lock()
         self._frozen: set[str] = set()
 
@@ -128,3 +227,18 @@ class MemoryStore:
                 if inv.version_id == version_id and not inv.error and call_cache_key(inv) == key:
                     return inv.outputs
         return None
+
+    # -- evaluations and feedback (EvaluationHooks) -------------------------------------------
+    def record_evaluation_run(self, run: EvaluationRunRecord) -> None:
+        with self._lock:
+            self.evaluation_runs.append(run)
+
+    def record_feedback(self, feedback: FeedbackRecord) -> FeedbackRecord:
+        with self._lock:
+            inv = next((i for i in reversed(self.invocations) if i.id == feedback.invocation_id), None)
+            if inv is None:
+                raise LookupError(f"no invocation {feedback.invocation_id!r} in this MemoryStore: "
+                                  "pass an id (or lstr) of a call made while this store was configured")
+            feedback = replace(feedback, version_id=inv.version_id, lmp_name=inv.lmp_name)
+            self.feedback.append(feedback)
+            return feedback

@@ -1,7 +1,8 @@
 """The Flask app factory: blueprints, filters, the vendored htmx route, security headers, errors.
 
-The app only reads: every page asks `ell_git.Reader` (through `webui.data`) and never writes to the
-repository (the reader alone may write its cache under `.git/ell/`).
+The app reads: every page asks `ell_git.Reader` (through `webui.data`). It writes to the repository
+only with ``feedback=True``, and then only feedback notes (`views.feedback`); the reader alone may
+write its cache under `.git/ell/`.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def create_app(repo_path: str | os.PathLike[str], *, feedback: bool = False, tes
                reader: Any = None) -> Flask:
     """Build the web app over the ell repository at `repo_path`.
 
-    `feedback` is reserved for annotations (notes refs) and is off: the UI is read-only.
+    `feedback` also serves the only writes: thumbs, comments and blind votes, appended to git notes
+    (see `views.feedback`); off by default, so the UI is read-only.
     `reader` lets tests hand in a prepared reader; by default `ell_git.Reader(repo_path)` is opened.
     """
     app = Flask(__name__, static_folder="static", static_url_path="/static")
@@ -71,10 +73,14 @@ def create_app(repo_path: str | os.PathLike[str], *, feedback: bool = False, tes
         reader = open_reader(repo_path)
     app.extensions["ell_data"] = Data(reader)
 
-    from .views import home, invocations, live, lmp
+    from .views import evals, home, invocations, live, lmp
 
-    for bp in (home.bp, lmp.bp, invocations.bp, live.bp):
+    for bp in (home.bp, lmp.bp, invocations.bp, live.bp, evals.bp):
         app.register_blueprint(bp)
+    if feedback:
+        from .views import feedback as feedback_views
+
+        feedback_views.init_app(app)
 
     htmx_path = htmx_js_path()
 

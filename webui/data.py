@@ -71,6 +71,9 @@ class Data:
         return plain(self._call(self.reader.diff, name, a, b))
 
     def invocations(self, **filters: Any) -> dict[str, Any]:
+        feedback = filters.pop("feedback", None)
+        if feedback:  # only invocations someone judged (from the feedback notes)
+            return plain(self._call(self.reader.invocations_with_feedback, feedback, **filters))
         return plain(self._call(self.reader.invocations, **filters))
 
     def invocation(self, inv_id: str) -> dict[str, Any]:

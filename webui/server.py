@@ -40,9 +40,14 @@ def serve(repo_path: str | os.PathLike[str] = ".", host: str = "127.0.0.1", port
     """Serve the UI for the repository at `repo_path` until interrupted (Ctrl-C).
 
     `port=0` picks a free port; the URL printed (on `out`, one line) always has the real one.
+    `feedback=True` also serves the feedback endpoints (thumbs, comments, blind votes); loopback only.
     """
     out = out or sys.stdout
     err = err or sys.stderr
+    if feedback and not is_loopback(host):
+        # Feedback writes to the repository; the CSRF token and Origin check assume a local browser.
+        raise ValueError(f"--feedback writes to the repository, so it serves on loopback only (got --host {host}): "
+                         "use --host 127.0.0.1")
     app = create_app(repo_path, feedback=feedback)
     server = make_server(host, port, app, threaded=True)
     url = url_for_host(host, server.server_port)

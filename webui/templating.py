@@ -14,7 +14,8 @@ from .highlight import highlight_python
 from .views.common import url_with
 
 # Pages that have a `.json` twin (endpoint names); the link in the header points there.
-_TWINNED = {"home.index", "lmp.page", "lmp.diff", "invocations.index", "invocations.show"}
+_TWINNED = {"home.index", "lmp.page", "lmp.diff", "invocations.index", "invocations.show", "evals.index",
+            "evals.show", "evals.run", "evals.compare", "evals.blind_page"}
 
 
 def json_url() -> str | None:

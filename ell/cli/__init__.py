@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from ..__version__ import __version__
-from . import demo, history, maintenance, remote, web
+from . import demo, evals, history, maintenance, remote, web
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,7 +18,7 @@ def cli() -> None:
     """ell-git: prompts are programs, and every version of a prompt program is a git commit."""
 
 
-for command in (*history.COMMANDS, *remote.COMMANDS, *maintenance.COMMANDS, web.web, demo.demo):
+for command in (*history.COMMANDS, *remote.COMMANDS, *maintenance.COMMANDS, *evals.COMMANDS, web.web, demo.demo):
     cli.add_command(command)
 
 

@@ -10,8 +10,10 @@ import click
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the UI in a browser.")
-def web(path: str, host: str, port: int, open_browser: bool) -> None:
-    """Browse the prompt history of the repository at PATH (read-only)."""
+@click.option("--feedback", is_flag=True,
+              help="Allow thumbs up/down, comments and blind-comparison votes (written as git notes; loopback only).")
+def web(path: str, host: str, port: int, open_browser: bool, feedback: bool) -> None:
+    """Browse the prompt history of the repository at PATH (read-only unless --feedback)."""
     import pygit2
 
     from webui.server import serve
@@ -19,6 +21,8 @@ def web(path: str, host: str, port: int, open_browser: bool) -> None:
     if pygit2.discover_repository(path) is None:
         raise click.ClickException(f"not a git repository (or any parent): {path}")
     try:
-        serve(path, host=host, port=port, open_browser=open_browser)
+        serve(path, host=host, port=port, open_browser=open_browser, feedback=feedback)
+    except ValueError as exc:  # --feedback on a non-loopback address
+        raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ell
 
 EXPECTED = {
-    "Config", "ContentBlock", "ImageContent", "Message", "MemoryStore", "MissingAPIKeyError", "ModelRefusalError",
-    "Store", "UnknownClientError", "__version__", "assistant", "complex", "config", "get_store", "init", "lm",
-    "lstr", "models", "providers", "register_provider", "set_store", "simple", "system", "tool", "types", "user",
-    "version_of",
+    "Config", "ContentBlock", "Evaluation", "ImageContent", "Message", "MemoryStore", "MissingAPIKeyError",
+    "ModelRefusalError", "Store", "UnknownClientError", "__version__", "assistant", "complex", "config", "feedback",
+    "get_store", "init", "lm", "lstr", "models", "providers", "register_provider", "set_store", "simple", "system",
+    "tool", "types", "user", "version_of",
 }
 ELL_AI_0_0_17 = {"simple", "tool", "complex", "system", "user", "assistant", "Message", "ContentBlock",
                  "__version__", "providers", "models", "Config", "config", "init", "get_store", "register_provider",

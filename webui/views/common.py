@@ -102,6 +102,8 @@ def invocation_filters(args: Mapping[str, str], *, lmp: str | None = None) -> di
     out["version"] = version if version and _VERSION_REF.match(version) else None
     q = (args.get("q") or "").strip()
     out["q"] = q[:500] or None
+    feedback = args.get("feedback") or None  # any | up | down | comment (ell_git.notes.FEEDBACK_FILTERS)
+    out["feedback"] = feedback if feedback in ("any", "up", "down", "comment") else None
     for key in _NUM_FILTERS:
         raw = (args.get(key) or "").strip()
         try:

@@ -1,0 +1,147 @@
+"""Evaluations: the list, one evaluation (versions × metrics, runs), one run, two runs side by side,
+a double-blind comparison, and an invocation's feedback. All read-only; votes and feedback are
+posted to `views.feedback`, which exists only when the app runs with ``feedback=True``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any, Callable
+
+from flask import Blueprint, abort, current_app, request
+from flask.typing import ResponseReturnValue
+
+from .. import blind
+from ..data import plain
+from .common import check_inv_id, data, found, respond, split_json
+
+bp = Blueprint("evals", __name__)
+
+_RUN_ID = re.compile(r"^run-[0-9a-f]{4,32}\Z")
+_EVAL_ID = re.compile(r"^eval-[0-9a-f]{1,32}\Z")
+
+
+def read(fn: Callable[..., Any], *args: Any, what: str = "That", **kwargs: Any) -> Any:
+    """A reader call as plain data (through `Data`, which maps the reader's "unknown" error); an
+    unknown name or id is a 404 page."""
+    return plain(found(data()._call, fn, *args, what=what, **kwargs))
+
+
+def check_name(name: str) -> str:
+    if not name or len(name) > 300 or any(ord(c) < 32 for c in name):
+        abort(404, description="No evaluation has that name.")
+    return name
+
+
+def check_run(run_id: str | None) -> str:
+    if not run_id or not _RUN_ID.match(run_id):
+        abort(404, description="That is not an evaluation run id (they look like run-0123abcd…).")
+    return run_id
+
+
+def writer() -> str:
+    """This clone's writer id: whose blind votes and feedback are whose."""
+    from ell_git.repo import writer_id
+
+    cfg = current_app.config
+    if "ELL_WRITER" not in cfg:
+        cfg["ELL_WRITER"] = writer_id(data().reader.repo)
+    return str(cfg["ELL_WRITER"])
+
+
+def blind_secret() -> bytes:
+    return current_app.config.setdefault("ELL_BLIND_SECRET", secrets.token_bytes(16))
+
+
+@bp.app_template_filter("score")
+def score_filter(value: Any) -> str:
+    """A score with three significant digits ("–" when missing)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "–" if not isinstance(value, (int, float)) else f"{value:.3g}"
+
+
+NO_FEEDBACK = {"count": 0, "up": 0, "down": 0, "score": None, "comments": 0, "entries": []}
+
+
+@bp.app_context_processor
+def feedback_globals() -> dict[str, Any]:
+    """`feedback_of(inv)` for the invocation page's feedback panel (empty for a reader without notes,
+    such as one a test hands to `create_app`)."""
+
+    def feedback_of(inv_id: str) -> dict[str, Any]:
+        reader = data().reader
+        return plain(reader.feedback(inv_id)) if hasattr(reader, "feedback") else dict(NO_FEEDBACK, invocation=inv_id)
+
+    return {"feedback_of": feedback_of}
+
+
+@bp.get("/evals.json", endpoint="index_json")
+@bp.get("/evals")
+def index() -> ResponseReturnValue:
+    d = data()
+    payload = {"state": d.state_token(), "evaluations": read(d.reader.evaluations)}
+    return respond("evals.html", payload, partials={"evals": "_evals_partial.html"})
+
+
+@bp.get("/evals/<path:name>")
+def show(name: str) -> ResponseReturnValue:
+    name, _ = split_json(name)
+    check_name(name)
+    d = data()
+    eval_id = request.args.get("eval_id") or None
+    if eval_id is not None and not _EVAL_ID.match(eval_id):
+        abort(404, description="That is not an evaluation version (they look like eval-0123abcd…).")
+    detail = read(d.reader.evaluation, name, eval_id, what=f"The evaluation {name!r}")
+    definition = next(x for x in detail["definitions"] if x["id"] == detail["eval_id"])
+    payload = {"state": d.state_token(), **detail, "definition": definition}
+    return respond("eval.html", payload, partials={"eval": "_eval_partial.html"})
+
+
+@bp.get("/runs/<run_id>")
+def run(run_id: str) -> ResponseReturnValue:
+    run_id, _ = split_json(run_id)
+    check_run(run_id)
+    d = data()
+    payload = {"state": d.state_token(), **read(d.reader.eval_run, run_id, what=f"Run {run_id!r}")}
+    return respond("eval_run.html", payload)
+
+
+def comparison_of_request() -> dict[str, Any]:
+    """The runs `a` and `b` of the query string (or of a posted vote) compared."""
+    a, b = check_run(request.values.get("a")), check_run(request.values.get("b"))  # GET page or POST vote
+    return read(data().reader.compare_runs, a, b, what="One of those runs")
+
+
+@bp.get("/compare.json", endpoint="compare_json")
+@bp.get("/compare")
+def compare() -> ResponseReturnValue:
+    d = data()
+    return respond("eval_compare.html", {"state": d.state_token(), **comparison_of_request()})
+
+
+def blind_payload() -> dict[str, Any]:
+    """What the blind page and its vote handler show next (never which run wrote which output)."""
+    comparison = comparison_of_request()
+    st = blind.state(blind_secret(), comparison, data().reader.feedback_index(), writer())
+    runs = {k: {f: comparison[k][f] for f in ("id", "lmp", "version_id", "vn", "api_params")} for k in ("a", "b")}
+    # The runs are named (the user picked them); which one wrote "1" is not, until every pair is voted.
+    return {"name": comparison["name"], "a": runs["a"]["id"], "b": runs["b"]["id"], **st,
+            "runs": runs if st["done"] else None}
+
+
+@bp.get("/blind.json", endpoint="blind_json")
+@bp.get("/blind")
+def blind_page() -> ResponseReturnValue:
+    d = data()
+    return respond("eval_blind.html", {"state": d.state_token(), **blind_payload()},
+                   partials={"blind": "_eval_blind_partial.html"})
+
+
+@bp.get("/invocation/<inv_id>/feedback.json", endpoint="feedback_json")
+@bp.get("/invocation/<inv_id>/feedback")
+def feedback(inv_id: str) -> ResponseReturnValue:
+    check_inv_id(inv_id)
+    payload = {"feedback": plain(data().reader.feedback(inv_id)), "invocation": inv_id}
+    return respond("_feedback_partial.html", payload)
