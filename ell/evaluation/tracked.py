@@ -9,14 +9,10 @@ is asked to evaluate, so its runs have a version to be attached to. The invocati
 from __future__ import annotations
 
 import functools
-import time
 from contextvars import ContextVar
 from typing import Any, Callable, Optional, TypeVar
 
-from ..configurator import config
 from ..lmp import tracking
-from ..store import InvocationRecord
-from ..types.lstr import origin_ids
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,36 +39,13 @@ def track(fn: Callable[..., Any], *, exempt_from_tracking: bool = False) -> Call
 
     @functools.wraps(fn)
     def wrapper(*args: Any, _invocation_origin: Optional[str] = None, **kwargs: Any) -> Any:
-        inv_id = tracking.new_invocation_id()
-        version = None
-        if not exempt_from_tracking:
-            try:
-                version = tracking.ensure_version(wrapper)
-            except Exception as exc:  # versioning must never fail the call
-                tracking.warn_once("version", f"versioning {fn.__qualname__} failed: {exc}")
-        parent = tracking.current_invocation.get()
-        token = tracking.current_invocation.set(inv_id)
-        started, t0 = time.time(), time.perf_counter()
-        error: Optional[BaseException] = None
-        result: Any = None
+        call = tracking.PlainCall(wrapper, args, kwargs)
         try:
-            result = fn(*args, **kwargs)
-            return result
-        except BaseException as exc:
-            error = exc
-            raise
+            with call:
+                call.result = fn(*args, **kwargs)
+                return call.result
         finally:
-            tracking.current_invocation.reset(token)
-            last_invocation.set(inv_id if version is not None else None)
-            if version is not None and config.store is not None:
-                tracking.record(InvocationRecord(
-                    id=inv_id, version_id=version.version_id, lmp_name=version.name,
-                    args=binder.bind(args, kwargs), outputs=[] if error else [result],
-                    latency_ms=(time.perf_counter() - t0) * 1000.0, started_at=started, parent_id=parent,
-                    origin_ids=tuple(sorted(origin_ids((*args, *kwargs.values())))),
-                    bound_globals=tracking.snapshot(wrapper),
-                    error=None if error is None else f"{type(error).__name__}: {error}",
-                ))
+            last_invocation.set(call.id if call.version is not None else None)
 
     w: Any = wrapper
     w.__ell_lmp__ = True

@@ -5,16 +5,14 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import time
 from typing import Any, Callable, Optional
 
 from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 
 from ..configurator import config
-from ..store import InvocationRecord
 from ..types import ContentBlock, ToolResult
-from ..types.lstr import lstr, origin_ids
+from ..types.lstr import lstr
 from . import tracking
 
 
@@ -78,36 +76,12 @@ def tool(fn: Optional[Callable[..., Any]] = None, *, exempt_from_tracking: bool 
         @functools.wraps(fn)
         def wrapper(*args: Any, _tool_call_id: Optional[str] = None, _invocation_origin: Optional[str] = None,
                     **kwargs: Any) -> Any:
-            inv_id = tracking.new_invocation_id()
-            version = None
-            if not exempt_from_tracking:
-                try:
-                    version = tracking.ensure_version(wrapper)
-                except Exception as exc:
-                    tracking.warn_once("version", f"versioning tool {fn.__qualname__} failed: {exc}")
-            parent = tracking.current_invocation.get()
-            token = tracking.current_invocation.set(inv_id)
-            started, t0 = time.time(), time.perf_counter()
-            error: Optional[BaseException] = None
-            result: Any = None
-            try:
-                result = fn(*args, **kwargs)
-                return ToolResult(tool_call_id=_tool_call_id, result=_as_blocks(result, inv_id)) if _tool_call_id else result
-            except BaseException as exc:
-                error = exc
-                raise
-            finally:
-                tracking.current_invocation.reset(token)
-                if version is not None and config.store is not None:
-                    tracking.record(InvocationRecord(
-                        id=inv_id, version_id=version.version_id, lmp_name=version.name,
-                        args=binder.bind(args, kwargs), outputs=[] if error else [result],
-                        api_params=dict(tool_kwargs), latency_ms=(time.perf_counter() - t0) * 1000.0,
-                        started_at=started, parent_id=parent,
-                        origin_ids=tuple(sorted(origin_ids((*args, *kwargs.values(), _tool_call_id)))),
-                        bound_globals=tracking.snapshot(wrapper),
-                        error=None if error is None else f"{type(error).__name__}: {error}",
-                    ))
+            with tracking.PlainCall(wrapper, args, kwargs, api_params=tool_kwargs,
+                                    extra_origins=(_tool_call_id,)) as call:
+                call.result = fn(*args, **kwargs)
+                if _tool_call_id:  # called for a model's tool call: answer with a ToolResult
+                    return ToolResult(tool_call_id=_tool_call_id, result=_as_blocks(call.result, call.id))
+                return call.result
 
         w: Any = wrapper
         w.__ell_lmp__ = True

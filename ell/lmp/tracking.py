@@ -11,6 +11,7 @@ import inspect
 import logging
 import secrets
 import threading
+import time
 import warnings
 from contextvars import ContextVar
 from typing import Any, Callable, Optional
@@ -79,8 +80,6 @@ def ensure_version(wrapper: Any) -> Any:
 
 
 def version_record(wrapper: Any, info: Any) -> VersionRecord:
-    import time
-
     return VersionRecord(
         version_id=info.version_id,
         name=info.name,
@@ -114,3 +113,49 @@ def record(inv: InvocationRecord) -> None:
         store.record_invocation(inv)
     except Exception as exc:  # pragma: no cover - defensive
         warn_once("record_invocation", f"could not record an invocation: {exc}")
+
+
+class PlainCall:
+    """Records one call of a tracked plain function (a tool, `ell.function`), as a context manager:
+
+        with PlainCall(wrapper, args, kwargs) as call:
+            call.result = fn(*args, **kwargs)
+
+    It versions the function, makes the call the parent of anything called inside, and records
+    the invocation (with the error, if the body raised) when the block ends.
+    """
+
+    def __init__(self, wrapper: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *,
+                 api_params: Optional[dict[str, Any]] = None, extra_origins: tuple[Any, ...] = ()) -> None:
+        self.wrapper, self.args, self.kwargs = wrapper, args, kwargs
+        self.api_params, self.extra_origins = api_params or {}, extra_origins
+        self.id = new_invocation_id()
+        self.version: Any = None
+        self.result: Any = None
+
+    def __enter__(self) -> "PlainCall":
+        if not self.wrapper.__ell_exempt_from_tracking__:
+            try:
+                self.version = ensure_version(self.wrapper)
+            except Exception as exc:  # versioning must never fail the call
+                warn_once("version", f"versioning {self.wrapper.__qualname__} failed: {exc}")
+        self.parent = current_invocation.get()
+        self.token = current_invocation.set(self.id)
+        self.started, self.t0 = time.time(), time.perf_counter()
+        return self
+
+    def __exit__(self, exc_type: Any, error: Optional[BaseException], tb: Any) -> None:
+        current_invocation.reset(self.token)
+        if self.version is None or config.store is None:
+            return
+        from ..types.lstr import origin_ids
+
+        record(InvocationRecord(
+            id=self.id, version_id=self.version.version_id, lmp_name=self.version.name,
+            args=self.wrapper.__ell_binder__.bind(self.args, self.kwargs),
+            outputs=[] if error else [self.result], api_params=dict(self.api_params),
+            latency_ms=(time.perf_counter() - self.t0) * 1000.0, started_at=self.started, parent_id=self.parent,
+            origin_ids=tuple(sorted(origin_ids((*self.args, *self.kwargs.values(), *self.extra_origins)))),
+            bound_globals=snapshot(self.wrapper),
+            error=None if error is None else f"{type(error).__name__}: {error}",
+        ))
