@@ -61,7 +61,7 @@ class Call:
     """State of one invocation; methods are the steps shared by every calling style."""
 
     __slots__ = ("wrapper", "spec", "args", "kwargs", "call_params", "client", "id", "version", "parent",
-                 "token", "started_at", "t0", "messages", "model", "params", "origins")
+                 "token", "started_at", "t0", "messages", "model", "params")
 
     def __init__(self, wrapper: Any, spec: LMPSpec, args: tuple, kwargs: dict, call_params: Optional[dict],
                  client: Any) -> None:
@@ -108,11 +108,15 @@ class Call:
             return None
         from ..serialize import dumps
 
-        key = cache_key(self.version.version_id, dumps(self.bound_args()), dumps(tracking.snapshot(self.wrapper)))
-        outputs = store.cached_outputs(self.version.version_id, key)
-        if outputs is None:
+        try:
+            key = cache_key(self.version.version_id, dumps(self.bound_args()), dumps(tracking.snapshot(self.wrapper)))
+            outputs = store.cached_outputs(self.version.version_id, key)
+            if outputs is None:
+                return None
+            return [Message.from_json(o, self.spec.tools) if isinstance(o, dict) else o for o in outputs]
+        except Exception as exc:  # a broken cache means a real call, never a failed one
+            tracking.warn_once("freeze", f"could not read frozen outputs of {self.version.name}: {exc}")
             return None
-        return [Message.from_json(o, self.spec.tools) if isinstance(o, dict) else o for o in outputs]
 
     def bound_args(self) -> dict[str, Any]:
         return self.wrapper.__ell_binder__.bind(self.args, self.kwargs)
