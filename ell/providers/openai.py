@@ -117,8 +117,10 @@ def _message_from_choice(call: ProviderCall, message: Any) -> Message:
     refusal = getattr(message, "refusal", None)
     if refusal:
         raise ModelRefusalError(f"the model refused: {refusal}")
-    blocks: list[ContentBlock] = []
     parsed = getattr(message, "parsed", None)
+    if parsed is None and message.content is not None and not message.tool_calls:  # plain text: the hot path
+        return Message.of_text(message.role or "assistant", lstr(message.content, call.origin_id))
+    blocks: list[ContentBlock] = []
     if parsed is not None:
         blocks.append(ContentBlock(parsed=parsed))
     elif message.content:
