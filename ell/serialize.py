@@ -41,6 +41,13 @@ def dumps(value: Any) -> bytes:
 
 def _default(v: Any) -> Any:
     """orjson's hook for objects it does not know: the same conversions as `to_jsonable`."""
+    try:
+        return _default_of(v)
+    except Exception:  # user objects may raise from any attribute lookup (__getattr__, properties)
+        return _unserializable(v)
+
+
+def _default_of(v: Any) -> Any:
     to_json = getattr(type(v), "__ell_json__", None)
     if to_json is not None:
         return to_json(v)
@@ -103,6 +110,10 @@ def _convert(v: Any, max_string: int, depth: int, seen: set[int]) -> Any:
     seen.add(oid)
     try:
         return _convert_container(v, max_string, depth + 1, seen)
+    except RecursionError:
+        return "<too deep>"
+    except Exception:  # user objects may raise from any attribute lookup (__getattr__, properties)
+        return _unserializable(v)
     finally:
         seen.discard(oid)
 
@@ -144,11 +155,17 @@ def _convert_container(v: Any, max_string: int, depth: int, seen: set[int]) -> A
             pass
     if callable(v) and hasattr(v, "__qualname__"):
         return f"<function {getattr(v, '__module__', '?')}.{v.__qualname__}>"
+    return _unserializable(v)
+
+
+def _unserializable(v: Any) -> str:
     return f"<unserializable: {type(v).__name__}>"
 
 
 def _key(k: Any) -> str:
-    if isinstance(k, (int, float, bool)) or k is None:
+    if isinstance(k, int) and not isinstance(k, bool):
+        return str(int(k))  # not orjson: it refuses integers beyond 64 bits, and the whole record was lost
+    if isinstance(k, (float, bool)) or k is None:
         return orjson.dumps(k).decode()
     return str(k)
 

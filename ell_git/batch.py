@@ -34,6 +34,7 @@ class Batch:
     replay: bool = False  # committed before? check segment paths first
     journaled: bool = True  # already in a journal (ours or a dead process's)
     synced: bool = True  # and fsynced
+    bad: int = 0  # journal lines that were not a JSON object (left out)
 
 
 def new_batch_id() -> str:
@@ -41,13 +42,22 @@ def new_batch_id() -> str:
 
 
 def batch_from_entry(entry: jr.Entry, replay: bool) -> Batch:
-    lines, names = [], []
+    """The batch a journal entry holds. A line that is not a JSON object is left out and counted
+    (`bad`): one damaged line must not hold back its batch, nor go into a segment. A header
+    without a batch id or time raises KeyError/ValueError."""
+    lines, names, bad = [], [], 0
     for line in entry.payload.split(b"\n"):
         if line:
-            d = orjson.loads(line)
+            try:
+                d = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                d = None
+            if type(d) is not dict:
+                bad += 1
+                continue
             lines.append((str(d.get("version_id")), line))
             names.append(str(d.get("lmp_name")))
-    return Batch(str(entry.header["batch"]), float(entry.header["t"]), lines, names, replay)
+    return Batch(str(entry.header["batch"]), float(entry.header["t"]), lines, names, replay, bad=bad)
 
 
 class Marker:

@@ -19,6 +19,7 @@ import gc
 import math
 import os
 import sqlite3
+import warnings
 from typing import Any
 
 import orjson
@@ -119,12 +120,21 @@ class Indexer:
         self.db = db
         self._lmp_ids: dict[str, int] = {}
         self._ver_ids: dict[str, int] = {}
+        #: ref -> tip that could not be read (a missing object): skipped, with one warning, until it moves.
+        self.broken: dict[str, str] = {}
 
     def sync(self, current: dict[str, str]) -> bool:
         """Index every ref that moved since last time; returns whether anything changed."""
         db = self.db
         known = dict(db.execute("SELECT ref, tip FROM tips").fetchall())
-        if known == {r: t for r, t in current.items() if _indexed(r)}:
+        wanted = {r: t for r, t in current.items() if _indexed(r)}
+        for ref, tip in self.broken.items():
+            if wanted.get(ref) == tip:  # still broken: what was indexed before it broke stays
+                if ref in known:
+                    wanted[ref] = known[ref]
+                else:
+                    del wanted[ref]
+        if known == wanted:
             return False
         db.execute("BEGIN IMMEDIATE")
         # Parsed records are acyclic: pausing the cyclic GC saves ~40% of a large indexing.
@@ -137,12 +147,24 @@ class Indexer:
                     continue
                 old = known.get(ref)
                 new = current.get(ref)
-                if old is not None and old[0] == new:
+                if (old is not None and old[0] == new) or (new is not None and self.broken.get(ref) == new):
                     continue
-                if refs.is_inv_ref(ref):
-                    self._sync_inv(ref, old[1] if old else None, new)
-                else:
-                    self._sync_lmp(ref, new)
+                db.execute("SAVEPOINT one_ref")
+                try:
+                    if refs.is_inv_ref(ref):
+                        self._sync_inv(ref, old[1] if old else None, new)
+                    else:
+                        self._sync_lmp(ref, new)
+                except (KeyError, pygit2.GitError) as exc:  # an object is missing (NotFoundError is both)
+                    # One damaged ref must not make the whole history unreadable: skip it, say so once.
+                    db.execute("ROLLBACK TO one_ref")
+                    self._lmp_ids.clear()  # ids handed out inside the rolled-back part are gone
+                    self._ver_ids.clear()
+                    self.broken[ref] = new
+                    what = exc.args[0] if exc.args else exc
+                    warnings.warn(f"ell: {ref} cannot be read (missing or damaged object: {what}): it is skipped "
+                                  "until it moves; run `git fsck` to see what is damaged", RuntimeWarning, stacklevel=2)
+                db.execute("RELEASE one_ref")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -168,7 +190,9 @@ class Indexer:
                 continue
             seen.add(vid)
             layout.check_format(t.get("Ell-Format", ["1"])[-1])
-            name = (t.get("Ell-Lmp") or [refs.lmp_name_of(ref) or ""])[-1]
+            # The ref's own name is exact; the trailer is one line (control characters collapsed),
+            # needed only for hashed long names.
+            name = refs.lmp_name_of(ref) or (t.get("Ell-Lmp") or [""])[-1]
             code = (t.get("Ell-Code-Commit") or [None])[-1]
             uses = [u.split(" ", 1) for u in t.get("Ell-Uses", [])]
             subject, body = split_message(c.message)

@@ -10,7 +10,9 @@ An entry is a JSON header line, the payload bytes, and a newline::
 
 ``inv`` payloads are canonical invocation lines joined by newlines; ``ver`` payloads are one
 canonical version record (with source and closure). A torn tail (a crash mid-append) fails its
-length or CRC check and is ignored: its batch was never acknowledged by `flush`.
+length or CRC check and is ignored: its batch was never acknowledged by `flush`. A damaged entry
+with valid ones after it (a bad disk block, a hand edit) is skipped up to the next valid entry, so
+one bad byte never costs the entries behind it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 import orjson
+
+from . import faults
 
 #: Past this size a journal whose entries are all committed is replaced by a fresh file.
 ROTATE_BYTES = 64 * 1024 * 1024
@@ -41,27 +45,55 @@ def _frame(kind: str, header: dict[str, Any], payload: bytes) -> bytes:
     return orjson.dumps(head) + b"\n" + payload + b"\n"
 
 
-def parse(data: bytes) -> Iterator[tuple[int, int, Entry]]:
-    """(offset, length, entry) for every complete entry; stops at the first torn one."""
+def parse(data: bytes, skipped: list[tuple[int, int]] | None = None) -> Iterator[tuple[int, int, Entry]]:
+    """(offset, length, entry) for every complete entry.
+
+    A torn tail ends the scan. A damaged entry followed by valid ones is skipped: the scan resumes
+    at the next valid entry and adds (offset, bytes skipped) to `skipped`."""
     pos = 0
     end = len(data)
     while pos < end:
-        nl = data.find(b"\n", pos)
-        if nl == -1:
-            return
-        try:
-            head = orjson.loads(data[pos:nl])
-            n, crc, kind = int(head["n"]), int(head["c"]), str(head["k"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return
-        start, stop = nl + 1, nl + 1 + n
-        if stop + 1 > end or data[stop : stop + 1] != b"\n":
-            return
-        payload = data[start:stop]
-        if zlib.crc32(payload) != crc:
-            return
-        yield pos, stop + 1 - pos, Entry(kind, head, payload)
-        pos = stop + 1
+        found = _entry_at(data, pos)
+        if found is None:
+            nxt = _next_entry(data, pos)
+            if nxt is None:
+                return  # a torn tail: nothing valid after it
+            if skipped is not None:
+                skipped.append((pos, nxt - pos))
+            pos = nxt
+            continue
+        length, entry = found
+        yield pos, length, entry
+        pos += length
+
+
+def _entry_at(data: bytes, pos: int) -> tuple[int, Entry] | None:
+    """(length, entry) of a valid entry starting at `pos`, else None."""
+    nl = data.find(b"\n", pos)
+    if nl == -1:
+        return None
+    try:
+        head = orjson.loads(data[pos:nl])
+        n, crc, kind = int(head["n"]), int(head["c"]), str(head["k"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    start, stop = nl + 1, nl + 1 + n
+    if n < 0 or stop + 1 > len(data) or data[stop : stop + 1] != b"\n":
+        return None
+    payload = data[start:stop]
+    if zlib.crc32(payload) != crc:
+        return None
+    return stop + 1 - pos, Entry(kind, head, payload)
+
+
+def _next_entry(data: bytes, pos: int) -> int | None:
+    """Where the next valid entry after a damaged one at `pos` starts (only read after damage)."""
+    at = data.find(b'\n{"', pos)
+    while at != -1:
+        if _entry_at(data, at + 1) is not None:
+            return at + 1
+        at = data.find(b'\n{"', at + 1)
+    return None
 
 
 class Journal:
@@ -88,13 +120,24 @@ class Journal:
         frame = _frame(kind, header, payload)
         with self._lock:
             offset = self.size
-            view = memoryview(frame)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            if faults.ARMED:
+                faults.reached("torn", lambda: os.write(self._fd, frame[: len(frame) // 2]))
+            try:
+                view = memoryview(frame)
+                while view:
+                    written = os.write(self._fd, view)
+                    view = view[written:]
+                if sync:
+                    os.fdatasync(self._fd)
+            except BaseException:
+                # A failed write (disk full) can leave part of the frame behind: cut it off, or
+                # every later entry would sit behind a torn one, at offsets `read_at` misses.
+                try:
+                    os.ftruncate(self._fd, offset)
+                except OSError:  # then later offsets must at least be right
+                    self.size = os.lseek(self._fd, 0, os.SEEK_END)
+                raise
             self.size += len(frame)
-            if sync:
-                os.fdatasync(self._fd)
         return offset, len(frame)
 
     def sync(self) -> None:
@@ -152,14 +195,27 @@ class Orphan:
     def __init__(self, path: str, fd: int) -> None:
         self.path = path
         self._fd = fd
+        self.skipped: list[tuple[int, int]] = []  # (offset, bytes) of damaged entries
+
+    @property
+    def kept_as(self) -> str:
+        """Where a damaged journal is kept once replayed (not ``.log``: never replayed again)."""
+        return self.path[: -len(".log")] + ".corrupt"
 
     def entries(self) -> list[Entry]:
         with open(self.path, "rb") as f:
             data = f.read()
-        return [e for _, _, e in parse(data)]
+        self.skipped = []
+        return [e for _, _, e in parse(data, self.skipped)]
 
-    def done(self, *, delete: bool) -> None:
-        if delete:
+    def done(self, *, delete: bool, damaged: bool = False) -> None:
+        """Release the file; `delete` once replayed, keeping a `damaged` one as `kept_as` for a human."""
+        if delete and damaged:
+            try:
+                os.replace(self.path, self.kept_as)
+            except OSError:
+                pass
+        elif delete:
             _unlink(self.path)
         os.close(self._fd)
 

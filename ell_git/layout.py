@@ -55,6 +55,15 @@ def check_format(fmt: Any) -> None:
         )
 
 
+def check_commit_format(commit: pygit2.Commit) -> None:
+    """Refuse to build on a history a newer ell-git wrote (its tip's ``Ell-Format`` trailer is newer):
+    an older writer cannot know what its additions would mean there."""
+    for line in reversed(commit.message.splitlines()):
+        if line.startswith("Ell-Format: "):
+            check_format(line[len("Ell-Format: ") :].strip())
+            return
+
+
 def time_dir(t: float) -> str:
     """``YYYY-MM/DD/HH/MM`` (UTC) for epoch seconds `t`."""
     g = time.gmtime(t)

@@ -98,7 +98,9 @@ class Reader(Evaluations, Annotations):
             try:
                 return self._indexer.sync(refs.ell_refs(self.repo))
             except BaseException:
+                broken = self._indexer.broken
                 self._indexer = cache.Indexer(self.repo, self.db)  # drop id caches of a rolled-back run
+                self._indexer.broken = broken
                 raise
 
     def _q(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:

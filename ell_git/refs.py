@@ -18,6 +18,7 @@ import random
 import re
 import subprocess
 import time
+import warnings
 from typing import Callable
 
 import pygit2
@@ -139,11 +140,23 @@ class CasConflict(Exception):
     """The ref moved between reading its tip and updating it."""
 
 
+class DamagedRef(RuntimeError):
+    """The ref points to an object the repository does not have: nothing is built on it."""
+
+
 def read_tip(repo: pygit2.Repository, refname: str) -> tuple[pygit2.Reference | None, pygit2.Oid | None]:
     ref = repo.references.get(refname)
     if ref is None:
         return None, None
     return ref, ref.resolve().target
+
+
+def check_tip(repo: pygit2.Repository, refname: str, tip: pygit2.Oid | None) -> None:
+    """Raise `DamagedRef` if `tip` is missing: building on it would hide whatever history the ref
+    had, so it is left for a human to repair."""
+    if tip is not None and tip not in repo:
+        raise DamagedRef(f"{refname} points to {tip}, which is not in the repository (run `git fsck`); "
+                         "nothing is written to it until it is repaired")
 
 
 def swap(repo: pygit2.Repository, refname: str, ref: pygit2.Reference | None, new: pygit2.Oid) -> None:
@@ -188,6 +201,7 @@ def update(
     delay = 0.001
     for _ in range(attempts):
         ref, tip = read_tip(repo, refname)
+        check_tip(repo, refname, tip)
         new = build(tip)
         if new is None or new == tip:
             return tip
@@ -197,19 +211,38 @@ def update(
         except CasConflict:
             time.sleep(random.uniform(0, delay))
             delay = min(delay * 2, max_sleep)
-    raise CasConflict(f"gave up moving {refname} after {attempts} attempts")
+    raise CasConflict(f"gave up moving {refname} after {attempts} attempts" + _lock_hint(repo, refname))
 
 
-# A lock file older than this was left by a killed process (libgit2 holds one for microseconds).
-STALE_LOCK_SECONDS = 30.0
+# A lock file older than this was left by a killed process: libgit2 and git hold one for micro- to
+# milliseconds. (It was 30 s: after a crash inside that window, every writer of the clone, and so
+# the restarted process, stalled that long. Removing a live lock by mistake is safe for our writers:
+# the holder's rename fails and its compare-and-swap loop reads the ref again.)
+STALE_LOCK_SECONDS = 5.0
+
+
+def _lock_path(repo: pygit2.Repository, refname: str) -> str:
+    from .repo import common_dir
+
+    return os.path.join(common_dir(repo), *refname.split("/")) + ".lock"
+
+
+def _lock_hint(repo: pygit2.Repository, refname: str) -> str:
+    lock = _lock_path(repo, refname)
+    if not os.path.exists(lock):
+        return ""
+    return (f": {lock} exists (another process is writing, or one died while writing; it is removed "
+            f"once it is {STALE_LOCK_SECONDS:g} s old)")
 
 
 def _clear_stale_lock(repo: pygit2.Repository, refname: str) -> None:
-    from .repo import common_dir
-
-    lock = os.path.join(common_dir(repo), *refname.split("/")) + ".lock"
+    lock = _lock_path(repo, refname)
     try:
-        if time.time() - os.stat(lock).st_mtime > STALE_LOCK_SECONDS:
+        age = time.time() - os.stat(lock).st_mtime
+        if age > STALE_LOCK_SECONDS:
             os.unlink(lock)
     except OSError:
-        pass
+        return
+    if age > STALE_LOCK_SECONDS:
+        warnings.warn(f"ell: removed {lock}, left {age:.0f} s ago by a process that died while moving {refname}",
+                      RuntimeWarning, stacklevel=2)

@@ -64,8 +64,8 @@ class GitStore(Freezer, EvalHooks):
         self.repo = open_repository(path)
         self.path: str = self.repo.workdir or self.repo.path
         self.git_dir: str = common_dir(self.repo)
-        self.writer_id: str = writer_id(self.repo)
-        self.inv_ref: str = refs.inv_ref(self.writer_id)
+        self.writer_id: str = ""
+        self.inv_ref: str = ""
         self.autocommit = autocommit
         self.autocommit_model = autocommit_model
         self.exit_timeout = exit_timeout
@@ -84,18 +84,28 @@ class GitStore(Freezer, EvalHooks):
                 on_error=self._warn,
             )
 
-        self._writer = Writer(
-            self.repo.path,
-            self.inv_ref,
-            os.path.join(ell_dir(self.repo), "journal"),
-            make_versions,
-            batch_size=batch_size,
-            flush_interval=flush_interval,
-            max_queue=max_queue,
-            spill_after=spill_after,
-            pack_every=pack_every,
-            on_error=self._warn,
-        )
+        self._writer: Writer | None = None
+        try:
+            self.writer_id = writer_id(self.repo)
+            self.inv_ref = refs.inv_ref(self.writer_id)
+            self._writer = Writer(
+                self.repo.path,
+                self.inv_ref,
+                os.path.join(ell_dir(self.repo), "journal"),
+                make_versions,
+                batch_size=batch_size,
+                flush_interval=flush_interval,
+                max_queue=max_queue,
+                spill_after=spill_after,
+                pack_every=pack_every,
+                on_error=self._warn,
+            )
+        except OSError as exc:
+            # A read-only repository (mount, permissions) or a full disk: ell.init and every call
+            # still work, they are just not recorded. Reading (freeze, Reader) still works.
+            self._warn("unwritable", (
+                f"cannot write to the repository at {self.git_dir} ({exc.strerror or exc}): calls run but are not "
+                "recorded; make it writable (then ell.init() again) or pass another store"))
         self._atexit = self._close_at_exit
         atexit.register(self._atexit)
 
@@ -104,7 +114,7 @@ class GitStore(Freezer, EvalHooks):
         """Queue a version for its commit (idempotent: a version id is handled once)."""
         try:
             vid = version.version_id
-            if vid in self._seen_versions:
+            if vid in self._seen_versions or self._writer is None:
                 return
             self._seen_versions.add(vid)
             self._writer.put_version(version)
@@ -117,6 +127,8 @@ class GitStore(Freezer, EvalHooks):
             if self._closed:
                 self._warn("closed", "the store is closed: this invocation is not recorded (ell.init() opens a new one)")
                 return
+            if self._writer is None:
+                return  # unwritable repository: said once when opening
             self._writer.put(invocation)
         except Exception as exc:
             self._warn("record_invocation", f"could not record an invocation: {exc}")
@@ -124,6 +136,8 @@ class GitStore(Freezer, EvalHooks):
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything recorded before this call is committed (True), or `timeout`
         seconds passed or something had to be deferred for a retry (False)."""
+        if self._writer is None:
+            return False
         try:
             return self._writer.flush(timeout)
         except Exception as exc:
@@ -137,7 +151,8 @@ class GitStore(Freezer, EvalHooks):
         self._closed = True
         try:
             atexit.unregister(self._atexit)
-            self._writer.close(self.exit_timeout if timeout is None else timeout)
+            if self._writer is not None:
+                self._writer.close(self.exit_timeout if timeout is None else timeout)
         except Exception as exc:
             self._warn("close", f"close failed: {exc}; unwritten records stay in the journal for the next run")
         if self._reader is not None:

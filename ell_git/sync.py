@@ -340,7 +340,7 @@ def _push_into(report: SyncReport, path: Path, remote: str, timeout: float | Non
     # Not --no-verify: the user's own pre-push hooks still vet what we push (ours skips itself).
     proc = _git(path, "push", "--porcelain", "--no-follow-tags", "--no-signed", "--recurse-submodules=no",
                 remote, *specs, action="push to", remote=remote, timeout=timeout, check=False)
-    diverged, refused = [], []
+    diverged, refused, stale = [], [], []
     for line in proc.stdout.splitlines():
         flag, _, rest = line.partition("\t")
         if len(flag) != 1 or not rest:
@@ -354,21 +354,40 @@ def _push_into(report: SyncReport, path: Path, remote: str, timeout: float | Non
         elif flag == "!":
             behind = "non-fast-forward" in summary or "fetch first" in summary
             if behind and dst.startswith("refs/ell/inv/"):
-                # Only one clone writes a writer ref, so this is a copied repository sharing a writer id.
-                refused.append(f"{dst} (it has invocations this clone lacks: was this repository copied "
-                               f"with its .git/ell writer id?)")
+                # Only one clone writes a writer ref: either this clone forgot old invocations (`ell gc
+                # --forget-invocations-before` makes a new root), or a copied repository shares its writer id.
+                stale.append(_stale_writer_ref(path, remote, dst))
             elif behind:
                 diverged.append(dst)
             else:
                 refused.append(f"{dst} {summary.strip()}")
     if refused:
-        raise SyncError(f"'{remote}' rejected the push of {', '.join(refused)}: check the remote's hooks and "
-                        f"your permissions; local data is unchanged")
+        raise SyncError(f"'{remote}' rejected the push of {', '.join(refused + stale)}: check the remote's hooks "
+                        f"and your permissions; local data is unchanged")
+    if stale:
+        raise SyncError(f"'{remote}' did not take {', '.join(stale)}; local data is unchanged")
     if diverged:
         raise SyncError(f"'{remote}' has history this clone lacks on {', '.join(diverged)}: "
                         f"run `ell sync {remote}` to merge it and push again", diverged=True)
     if proc.returncode != 0:
         raise SyncError(_explain(proc.stderr, "push to", remote))
+
+
+def _stale_writer_ref(path: Path, remote: str, ref: str) -> str:
+    """Why the remote refused this clone's own invocation ref, and what to do."""
+    repo = _open(path)
+    tip = repo.references.get(ref)
+    root = None
+    if tip is not None:
+        for root in repo.walk(tip.target, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE):
+            break
+    if root is not None and any(l.startswith("Ell-Forgotten: ") for l in root.message.splitlines()):
+        theirs = repo.references.get(f"{TRACKING_PREFIX}{remote}/inv/{ref[len('refs/ell/inv/'):]}")
+        lease = f"{ref}:{theirs.target}" if theirs is not None else ref
+        return (f"{ref} (this clone forgot old invocations with `ell gc --forget-invocations-before` and "
+                f"'{remote}' still has them: to forget them there too, run `git push --force-with-lease={lease} "
+                f"{remote} {ref}`)")
+    return f"{ref} (it has invocations this clone lacks: was this repository copied with its .git/ell writer id?)"
 
 
 # -- git plumbing -----------------------------------------------------------------------------------
@@ -400,7 +419,7 @@ _HINTS = (
      "set up credentials (ssh key or credential helper) so `git fetch {remote}` works without a prompt"),
     (("could not resolve host", "connection refused", "connection timed out", "unable to connect",
       "failed to connect", "couldn't connect", "network is unreachable", "unable to look up",
-      "connection reset", "the remote end hung up", "errno="),
+      "connection reset", "the remote end hung up", "errno=", "unexpected disconnect", "early eof"),
      "check the network and that the server is up, then run `ell sync {remote}` again"),
     (("does not appear to be a git repository", "not found", "no such file"),
      "check the remote's URL with `git remote -v` (was the repository moved or deleted?)"),

@@ -20,7 +20,7 @@ from ell.serialize import to_jsonable, version_to_dict
 from ell.store import FORMAT_VERSION, VersionRecord
 
 from . import autocommit, refs
-from .layout import BLOB, canonical
+from .layout import BLOB, canonical, check_commit_format
 from .repo import code_commit, signature
 
 SOURCE, CLOSURE, META = "source.py", "closure.py", "meta.json"
@@ -64,8 +64,14 @@ def side_at(repo: pygit2.Repository, commit: pygit2.Commit) -> autocommit.Side:
     return autocommit.Side.from_meta(meta, text[SOURCE], text[CLOSURE])
 
 
+# Git keeps a commit message as a C string: a NUL (from a hostile LMP name or docstring) would cut
+# off the rest of the message with its trailers, and the version would be invisible and re-committed
+# at every start. Other control characters are escaped too; newlines and tabs are kept in the body.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127) if c not in (9, 10)}
+
+
 def _one_line(s: Any) -> str:
-    return " ".join(str(s).split())
+    return " ".join(str(s).split()).translate(_CONTROL)
 
 
 def trailers(v: VersionRecord, code: str, by: str) -> list[tuple[str, str]]:
@@ -78,9 +84,9 @@ def trailers(v: VersionRecord, code: str, by: str) -> list[tuple[str, str]]:
 
 
 def message_text(msg: autocommit.Message, tr: list[tuple[str, str]]) -> str:
-    parts = [msg.subject]
+    parts = [_one_line(msg.subject)]
     if msg.bullets:
-        parts.append(msg.body)
+        parts.append(msg.body.translate(_CONTROL))
     parts.append("\n".join(f"{k}: {val}" for k, val in tr))
     return "\n\n".join(parts) + "\n"
 
@@ -141,6 +147,7 @@ class VersionWriter:
         """Version ids anywhere in the history of `tip`, updated incrementally per ref."""
         if tip is None:
             return set()
+        refs.check_tip(self.repo, refname, tip)
         cached = self._known.get(refname)
         if cached is not None and cached[0] == tip:
             return cached[1]
@@ -172,6 +179,8 @@ class VersionWriter:
             nonlocal msg, by, based_on
             if v.version_id in self.known(refname, current):
                 return None  # another process wrote it meanwhile
+            if current is not None:
+                check_commit_format(self.repo[current])
             if current != based_on:  # describe against what is really the previous version now
                 msg, by, based_on = self._deterministic(v, current), "deterministic", current
             text = message_text(msg, trailers(v, code, by))

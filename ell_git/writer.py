@@ -25,8 +25,8 @@ import pygit2
 
 from ell.store import InvocationRecord, VersionRecord
 
+from . import faults, layout, refs
 from . import journal as jr
-from . import layout, refs
 from .batch import Batch, Marker, Spilled, batch_from_entry, new_batch_id, serialise
 from .repo import signature
 from .versions import VersionWriter, version_from_payload, version_payload
@@ -131,6 +131,8 @@ class Writer:
             return
         line = serialise(item)
         offset, length = self.journal.append("inv", {"batch": new_batch_id(), "t": time.time()}, line)
+        if faults.ARMED:
+            faults.reached("spill")
         self.q.append(Spilled(offset, length))
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -178,7 +180,7 @@ class Writer:
         try:
             return fn()
         except Exception as exc:
-            self.on_error(kind, f"{kind} failed ({type(exc).__name__}: {exc}); will retry, records are kept in the journal")
+            self.on_error(kind, f"{kind} failed ({type(exc).__name__}: {exc}); will retry, nothing recorded is dropped meanwhile")
             return None
 
     def _drain(self) -> Any:
@@ -195,7 +197,10 @@ class Writer:
                 chunk.clear()
                 if batch is not None:
                     pending.append(batch)
-                    self._guard("journal", lambda: self._journal(batch, sync=False))
+                    try:
+                        self._journal(batch, sync=False)
+                    except Exception:
+                        pass  # `_commit` journals it again and reports the problem once (no second warning)
 
         def commit_pending() -> None:
             cut()
@@ -236,6 +241,8 @@ class Writer:
     def _journal(self, b: Batch, *, sync: bool) -> None:
         self.journal.append("inv", {"batch": b.id, "t": b.time}, b"\n".join(ln for _, ln in b.lines), sync=sync)
         b.journaled, b.synced = True, sync
+        if faults.ARMED:
+            faults.reached("journal")
 
     def _batch(self, records: list[InvocationRecord]) -> Batch | None:
         lines, names = [], []
@@ -266,8 +273,12 @@ class Writer:
                     files[path] = oid
                     owner[path] = b
             check = any(b.replay for b in batches)
+            if faults.ARMED:
+                faults.reached("objects")
 
             def build(tip: pygit2.Oid | None) -> pygit2.Oid | None:
+                if tip is not None:
+                    layout.check_commit_format(repo[tip])
                 base = repo[tip].tree_id if tip is not None else None
                 todo = files
                 if check:  # replay: skip batches whose segments are already committed
@@ -283,6 +294,8 @@ class Writer:
                 return repo.create_commit(None, sig, sig, msg, tree, [tip] if tip is not None else [])
 
             refs.update(repo, self.refname, build)
+            if faults.ARMED:
+                faults.reached("ref")
         except Exception:
             self._retry.extend(batches)
             raise
@@ -326,15 +339,31 @@ class Writer:
         replayed = 0
         for orphan in jr.orphans(self.journal_dir, own=self.journal.path):
             ok = True
+            damaged = 0  # entries or lines that cannot be read back (never committed)
             try:
                 batches: list[Batch] = []
                 for entry in orphan.entries():
+                    # Decoding errors are the entry's own damage: skip it, keep the others.
                     if entry.kind == "inv":
-                        batches.append(batch_from_entry(entry, replay=True))
+                        try:
+                            batch = batch_from_entry(entry, replay=True)
+                        except (KeyError, TypeError, ValueError):
+                            damaged += 1
+                            continue
+                        damaged += batch.bad
+                        if batch.lines:
+                            batches.append(batch)
                     elif entry.kind == "ver":
-                        self._replay_versions.write(version_from_payload(entry.payload))
+                        try:
+                            version = version_from_payload(entry.payload)
+                        except (KeyError, TypeError, ValueError):
+                            damaged += 1
+                            continue
+                        self._replay_versions.write(version)
                 for i in range(0, len(batches), REPLAY_BATCHES_PER_COMMIT):
                     self._commit(batches[i : i + REPLAY_BATCHES_PER_COMMIT])
+                    if faults.ARMED:
+                        faults.reached("replay")
                 replayed += len(batches)
             except Exception as exc:
                 ok = False
@@ -342,7 +371,15 @@ class Writer:
                 self._retry = [b for b in self._retry if not b.replay]
                 self.on_error("replay", f"could not replay {orphan.path} ({exc}); it stays for the next run")
             finally:
-                orphan.done(delete=ok)
+                broken = bool(orphan.skipped or damaged)
+                if ok and broken:
+                    lost = sum(n for _, n in orphan.skipped)
+                    what = " and ".join(x for x in (f"{lost} unreadable bytes" if lost else "",
+                                                    f"{damaged} unreadable records" if damaged else "") if x)
+                    self.on_error("journal-damaged", (
+                        f"the journal {orphan.path} of a dead process is damaged ({what}); everything readable "
+                        f"in it is committed and the file is kept as {orphan.kept_as} for inspection"))
+                orphan.done(delete=ok, damaged=broken)
         return replayed
 
     # -- background: versions -----------------------------------------------------------------
@@ -376,6 +413,8 @@ class Writer:
         if v.version_id in vw.known(refname, tip):
             return  # the common case at every process start: nothing to journal or write
         self.journal.append("ver", {}, version_payload(v))
+        if faults.ARMED:
+            faults.reached("version")
         vw.write(v)
 
 

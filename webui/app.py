@@ -127,8 +127,12 @@ def _register_errors(app: Flask) -> None:
     def server_error(exc: Exception) -> tuple[Any, int]:
         if isinstance(exc, HTTPException):  # pragma: no cover - handled above
             return http_error(exc)
-        log.exception("error while serving %s", request.path)
         title, detail = "Internal Server Error", "Something went wrong while reading the repository."
+        if type(exc).__name__ == "NewerFormatError":  # ell_git's: its one line says what to do
+            log.error("%s", exc)
+            detail = str(exc)
+        else:
+            log.exception("error while serving %s", request.path)
         if _wants_json():
             return jsonify(error=title, status=500, detail=detail), 500
         try:

@@ -135,7 +135,10 @@ class Call:
                cached: bool = False) -> None:
         latency_ms = (time.perf_counter() - self.t0) * 1000.0
         if config.verbose and not self.spec.exempt_from_tracking:
-            _log_verbose(self, outputs, error, latency_ms)
+            try:
+                _log_verbose(self, outputs, error, latency_ms)
+            except Exception:  # logging is tracking too: it must not replace the call's own outcome
+                pass
         if self.spec.exempt_from_tracking or config.store is None or self.version is None:
             return
         try:
@@ -155,7 +158,7 @@ class Call:
                     parent_id=self.parent,
                     origin_ids=tuple(sorted(origin_ids((*self.args, *self.kwargs.values())))),
                     bound_globals=tracking.snapshot(self.wrapper),
-                    error=None if error is None else f"{type(error).__name__}: {error}",
+                    error=None if error is None else tracking.error_text(error),
                     cached=cached,
                 )
             )

@@ -38,6 +38,15 @@ def warn_once(key: str, message: str) -> None:
     warnings.warn(f"ell: {message}", RuntimeWarning, stacklevel=3)
 
 
+def error_text(error: BaseException) -> str:
+    """``Type: message`` of a call's exception, even one whose ``__str__`` raises (the call still
+    re-raises it; without this its record would be lost)."""
+    try:
+        return f"{type(error).__name__}: {error}"
+    except Exception:
+        return f"{type(error).__name__}: <str() of this exception failed>"
+
+
 def new_invocation_id() -> str:
     return "inv-" + secrets.token_hex(16)
 
@@ -150,12 +159,15 @@ class PlainCall:
             return
         from ..types.lstr import origin_ids
 
-        record(InvocationRecord(
-            id=self.id, version_id=self.version.version_id, lmp_name=self.version.name,
-            args=self.wrapper.__ell_binder__.bind(self.args, self.kwargs),
-            outputs=[] if error else [self.result], api_params=dict(self.api_params),
-            latency_ms=(time.perf_counter() - self.t0) * 1000.0, started_at=self.started, parent_id=self.parent,
-            origin_ids=tuple(sorted(origin_ids((*self.args, *self.kwargs.values(), *self.extra_origins)))),
-            bound_globals=snapshot(self.wrapper),
-            error=None if error is None else f"{type(error).__name__}: {error}",
-        ))
+        try:  # a tracking failure must not replace the call's own result or exception
+            record(InvocationRecord(
+                id=self.id, version_id=self.version.version_id, lmp_name=self.version.name,
+                args=self.wrapper.__ell_binder__.bind(self.args, self.kwargs),
+                outputs=[] if error else [self.result], api_params=dict(self.api_params),
+                latency_ms=(time.perf_counter() - self.t0) * 1000.0, started_at=self.started, parent_id=self.parent,
+                origin_ids=tuple(sorted(origin_ids((*self.args, *self.kwargs.values(), *self.extra_origins)))),
+                bound_globals=snapshot(self.wrapper),
+                error=None if error is None else error_text(error),
+            ))
+        except Exception as exc:
+            warn_once("invocation", f"could not record a call of {self.version.name}: {exc}")
