@@ -6,7 +6,7 @@ import pytest
 
 import ell
 
-pytest_plugins = ["ell.testing.fixtures"]
+pytest_plugins = ["ell.testing.fixtures", "browser_fixtures"]
 
 
 @pytest.fixture(autouse=True)
