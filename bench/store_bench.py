@@ -36,18 +36,20 @@ def _version() -> VersionRecord:
     return VersionRecord("lmp-00000000bench000", "bench.hello", "simple", closure, closure, model="gpt-4o-mini")
 
 
+def _record(i: int, v: VersionRecord, t: float) -> InvocationRecord:
+    """A realistic record, as `ell.simple` builds it (live `ell.Message` objects, not bytes)."""
+    return InvocationRecord(
+        id=f"inv-{i:032x}", version_id=v.version_id, lmp_name=v.name, args={"name": f"user {i}"},
+        messages=[ell.system("You are a helpful assistant. Be nice."), ell.user(f"Say hello to user {i}.")],
+        outputs=[ell.assistant(f"Hello, user {i}! How can I help you today?")], model="gpt-4o-mini",
+        api_params={"temperature": 0.7}, usage={"prompt_tokens": 25, "completion_tokens": 12, "total_tokens": 37},
+        latency_ms=350.0 + i % 100, started_at=t + i * 1e-3,
+    )
+
+
 def _records(n: int, v: VersionRecord) -> list[InvocationRecord]:
     t = time.time()
-    return [
-        InvocationRecord(
-            id=f"inv-{i:032x}", version_id=v.version_id, lmp_name=v.name, args={"name": f"user {i}"},
-            messages=[ell.system("You are a helpful assistant. Be nice."), ell.user(f"Say hello to user {i}.")],
-            outputs=[ell.assistant(f"Hello, user {i}! How can I help you today?")], model="gpt-4o-mini",
-            api_params={"temperature": 0.7}, usage={"prompt_tokens": 25, "completion_tokens": 12, "total_tokens": 37},
-            latency_ms=350.0 + i % 100, started_at=t + i * 1e-3,
-        )
-        for i in range(n)
-    ]
+    return [_record(i, v, t) for i in range(n)]
 
 
 def _du(path: Path) -> tuple[int, int]:

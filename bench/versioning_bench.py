@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 
 
-def generate(n: int, tag: str = "") -> str:
+def generate(n: int, tag: str = "", chain: bool = True) -> str:
     """A realistic module: imports, constants, a mutable global, one helper and one LMP per prompt,
-    helpers calling each other, LMPs calling the previous LMP (uses edges)."""
+    helpers calling each other, LMPs calling the previous LMP (uses edges; `chain=False` leaves
+    those calls out)."""
     out = [
         '"""Generated: N LMPs with helpers."""',
         "import json",
@@ -33,7 +34,7 @@ def generate(n: int, tag: str = "") -> str:
         "",
     ]
     for i in range(n):
-        sub = f"\n    if depth:\n        extra += prompt_{i - 1}(topic, depth=0)" if i else ""
+        sub = f"\n    if depth:\n        extra += prompt_{i - 1}(topic, depth=0)" if i and chain else ""
         out.append(
             f'''
 def helper_{i}(text: str, width: int = {i}) -> str:
