@@ -6,6 +6,7 @@ calls share the same steps so they record the same invocation shape.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 import time
@@ -32,13 +33,19 @@ class LMPSpec:
     default_system: Optional[str] = None  # @ell.lm's system prompt when there is no docstring
 
 
+@functools.lru_cache(maxsize=1024)
+def _clean_doc(doc: str) -> str:
+    return inspect.cleandoc(doc)
+
+
 def prompt_to_messages(prompt: Any, fn: Callable[..., Any], default_system: Optional[str]) -> list[Message]:
     """A returned str is the user message (docstring = system); a list of messages is the prompt."""
     if isinstance(prompt, str):
         doc = fn.__doc__
-        system = inspect.cleandoc(doc) if doc and doc.strip() else default_system
-        messages = [Message("system", system)] if system else []
-        messages.append(Message("user", prompt))
+        system = _clean_doc(doc) if doc and doc.strip() else default_system
+        # Built without validation: both are plain text, and this runs on every call.
+        messages = [Message.of_text("system", system)] if system else []
+        messages.append(Message.of_text("user", prompt))
         return messages
     if isinstance(prompt, Message):
         return [prompt]
