@@ -120,3 +120,16 @@ def test_demo_builds_offline(tmp_path, monkeypatch):
     assert "Update prompts.hello: system prompt edited; temperature 0.7 → 0.2" in log
     r = CliRunner().invoke(cli, ["demo", str(target), "--no-serve"])
     assert r.exit_code == 1 and "not empty" in r.output
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert readme.splitlines()[3] == "pip install -e . && ell demo        # builds a prompt history offline (no API key), then serves it at http://127.0.0.1:8000"
+    assert "bash tests/run.sh" in readme.splitlines()[4]
+    for name, command in cli.commands.items():
+        if command.hidden:
+            continue
+        assert (command.help or "").strip(), name
+        assert f"ell {name}" in readme, f"`ell {name}` is not documented in README.md"
