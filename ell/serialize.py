@@ -171,17 +171,15 @@ def _key(k: Any) -> str:
 
 
 def _image_to_data_url(v: Any) -> str | None:
-    """PIL images become PNG data URLs; anything else returns None."""
-    if type(v).__module__.split(".")[0] != "PIL" or not hasattr(v, "save"):
-        return None
-    import io
+    """PIL images become PNG data URLs (ell's one converter); anything else returns None."""
+    from .types.message import _is_pil_image, image_to_data_url
 
-    buf = io.BytesIO()
+    if not _is_pil_image(v):
+        return None
     try:
-        v.save(buf, format="PNG")
+        return image_to_data_url(v)
     except Exception:
         return None
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def version_to_dict(version: Any) -> dict[str, Any]:
@@ -190,11 +188,6 @@ def version_to_dict(version: Any) -> dict[str, Any]:
     d.pop("source", None)
     d.pop("closure", None)
     return to_jsonable(d)
-
-
-def invocation_to_dict(inv: Any) -> dict[str, Any]:
-    """An `InvocationRecord` as canonical data: one JSONL line of the store."""
-    return to_jsonable({f.name: getattr(inv, f.name) for f in dataclasses.fields(inv)})
 
 
 def call_cache_key(inv: Any) -> str:
