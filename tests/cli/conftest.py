@@ -41,9 +41,9 @@ def history_repo(tmp_path, model_server):
             """{doc}"""
             return f"Write about {{topic}}."
     '''
-    for i, (t, doc) in enumerate([(0.7, "You are a writer."), (0.2, "You are a terse writer.")]):
-        mod = define(tmp_path / "src", "story", src.format(t=t, doc=doc)) if (tmp_path / "src").mkdir(
-            exist_ok=True) is None else None
+    (tmp_path / "src").mkdir()
+    for t, doc in [(0.7, "You are a writer."), (0.2, "You are a terse writer.")]:
+        mod = define(tmp_path / "src", "story", src.format(t=t, doc=doc))
         mod["write"]("cats")
         mod["write"]("dogs")
     ell.get_store().flush()
