@@ -54,7 +54,14 @@ def test_openai_jsonl(eval_repo: Path, facts: dict[str, Any]) -> None:
     for row in rows:
         by_system.setdefault(row["messages"][0]["content"], []).append(row["messages"][-1]["content"])
     assert sorted(by_system[DOCS[0]][:5]) == sorted(facts["outputs_v1"])
-    assert rows[0]["messages"][1]["content"] == "What is the capital of France?"
+    # Oldest first: the same calls in the same order as the jsonl export, whose start times never decrease.
+    _, out = run_export(eval_repo, facts["lmp"], "--format", "jsonl")
+    full = lines(out)
+    assert [r["messages"] + [r["completion"]] for r in full] == [r["messages"] for r in rows]
+    starts = [r["started_at"] for r in full]
+    assert starts == sorted(starts)
+    # The run has two workers, so its first two calls start together: France's is one of them.
+    assert "What is the capital of France?" in [r["messages"][1]["content"] for r in rows[:2]]
 
 
 def test_version_filter_and_min_score(eval_repo: Path, facts: dict[str, Any]) -> None:
