@@ -202,7 +202,7 @@ def percall_rows(run: Run, transport: str, results: dict[tuple[str, str], list[d
     run.table.set(w, "ours store-on overhead (git store − raw)", median(over),
                   f"{spread(over)}; caller-thread CPU: {cpu_over:+.0f} µs; git store − no store: "
                   f"{median([b - a for a, b in zip(nostore, store)]):.0f} µs, of which cyclic GC {round(gc_extra)} µs "
-                  f"(queued records survive young collections); counting the round's final flush too: {with_flush:.0f} µs")
+                  f"(records wait as JSON lines, not objects); counting the round's final flush too: {with_flush:.0f} µs")
     if run.peer:
         praw, pnostore, pstore = (series(("peer", m)) for m in ("raw", "nostore", "store"))
         pover = [b - a for a, b in zip(praw, pstore)]
@@ -423,7 +423,7 @@ def memory(run: Run) -> None:
     run.table.set(MEMORY, "writer with N invocations queued: peak RSS", q["peak_mb"],
                   f"N = {n:,} held in the queue, then flushed in {q['flush_s']} s; process RSS before: {q['base_mb']} MB")
     run.table.set(MEMORY, "memory per queued invocation", q["bytes_per_queued"],
-                  "RSS growth ÷ N: the record holds live ell.Message objects until the writer serialises it")
+                  "RSS growth ÷ N: a plain record waits as its JSON line (serialised on the caller's thread)")
     run.table.set(MEMORY, "default settings, N recorded at full speed: peak RSS", d["peak_mb"],
                   f"N = {n:,}; deepest queue seen {d['max_queue_seen']:,} (max_queue 100,000 bounds it)")
 

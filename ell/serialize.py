@@ -1,7 +1,8 @@
 """Turning live Python values into canonical, JSON-safe data.
 
-Used by stores in the background (never on the caller's path). Never raises: what cannot be
-represented becomes a marker string such as ``"<unserializable: socket>"``.
+Used by stores, in the background, except `dumps_plain`, which is cheap enough for the caller's
+path. Never raises: what cannot be represented becomes a marker string such as
+``"<unserializable: socket>"``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,35 @@ def dumps(value: Any) -> bytes:
         return orjson.dumps(value, default=_default, option=_FAST)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return orjson.dumps(to_jsonable(value), option=_CANONICAL)
+
+
+def dumps_plain(value: Any) -> bytes | None:
+    """`dumps(value)` if `value` holds only what orjson writes by itself (JSON types, str
+    subclasses such as lstr, ...) and text-only messages; None for anything else. Cheap enough for
+    the caller's thread: it never converts images or user objects, so a None means "leave it to
+    `dumps` in the background". Where both succeed they give the same bytes."""
+    try:
+        return orjson.dumps(value, default=_plain_default, option=_FAST)
+    except TypeError:
+        return None
+
+
+def dumps_spliced(value: dict[str, Any], parts: dict[str, bytes], *, plain: bool = False) -> bytes | None:
+    """`dumps({**value, **parts})` where `parts` are canonical JSON bytes already (spliced in, not
+    encoded again). With `plain`, as `dumps_plain`: None unless everything is plain."""
+    spliced = {**value, **{k: orjson.Fragment(v) for k, v in parts.items()}}
+    try:
+        return orjson.dumps(spliced, default=_plain_default if plain else _default, option=_FAST)
+    except TypeError:  # the careful path cannot read fragments: give it the parts as data
+        return None if plain else dumps({**value, **{k: orjson.loads(v) for k, v in parts.items()}})
+
+
+def _plain_default(v: Any) -> Any:
+    to_json = getattr(type(v), "__ell_plain_json__", None)
+    plain = to_json(v) if to_json is not None else None
+    if plain is None:
+        raise TypeError("not plain")
+    return plain
 
 
 def _default(v: Any) -> Any:

@@ -110,15 +110,37 @@ def signature(repo: pygit2.Repository, when: float | None = None, *, committer: 
     name = os.environ.get(f"GIT_{kind}_NAME")
     email = os.environ.get(f"GIT_{kind}_EMAIL")
     if not (name and email):
-        cfg = repo.config
-        try:
-            name = name or str(cfg["user.name"])
-            email = email or str(cfg["user.email"])
-        except (KeyError, pygit2.GitError):
-            name, email = name or FALLBACK_NAME, email or FALLBACK_EMAIL
+        user_name, user_email = _configured_user(repo)
+        name, email = name or user_name, email or user_email
     t = time.time() if when is None else when
     offset = _utc_offset_minutes(t)
     return pygit2.Signature(name, email, int(t), offset)
+
+
+#: How long `user.name` / `user.email` read from git config are reused (seconds).
+USER_CONFIG_TTL = 30.0
+_users: dict[str, tuple[float, str, str]] = {}
+
+
+def _configured_user(repo: pygit2.Repository) -> tuple[str, str]:
+    """The repository's ``user.name`` / ``user.email`` (ell's own when unset), reread at most every
+    USER_CONFIG_TTL seconds: reading git config costs a dozen file checks, each releasing the GIL,
+    and the writer signs a commit every half second."""
+    now = time.monotonic()
+    cached = _users.get(repo.path)
+    if cached is not None and now - cached[0] < USER_CONFIG_TTL:
+        return cached[1], cached[2]
+    cfg = repo.config
+    try:
+        name = str(cfg["user.name"])
+    except (KeyError, pygit2.GitError):
+        name = FALLBACK_NAME
+    try:
+        email = str(cfg["user.email"])
+    except (KeyError, pygit2.GitError):
+        email = FALLBACK_EMAIL
+    _users[repo.path] = (now, name, email)
+    return name, email
 
 
 def _utc_offset_minutes(t: float) -> int:

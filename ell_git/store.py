@@ -18,6 +18,7 @@ import pygit2
 from ell.store import InvocationRecord, VersionRecord
 
 from . import refs
+from .batch import serialise_plain
 from .evals import EvalHooks
 from .freeze import Freezer
 from .reader import Reader
@@ -122,14 +123,22 @@ class GitStore(Freezer, EvalHooks):
             self._warn("record_version", f"could not record a version: {exc}")
 
     def record_invocation(self, invocation: InvocationRecord) -> None:
-        """Queue an invocation: a deque append; serialising and writing happen in the background."""
+        """Queue an invocation: a deque append; writing happens in the background.
+
+        A plain record (JSON data, text messages, small arguments) is serialised here, in a few µs
+        of C: queued as live objects it would outlive young collections and cost the caller more in
+        full ones. Anything else (images, user objects) is serialised by the writer."""
         try:
             if self._closed:
                 self._warn("closed", "the store is closed: this invocation is not recorded (ell.init() opens a new one)")
                 return
             if self._writer is None:
                 return  # unwritable repository: said once when opening
-            self._writer.put(invocation)
+            try:
+                line = serialise_plain(invocation)
+            except Exception:  # the writer serialises it then, the careful way
+                line = None
+            self._writer.put(invocation if line is None else (str(invocation.version_id), line, str(invocation.lmp_name)))
         except Exception as exc:
             self._warn("record_invocation", f"could not record an invocation: {exc}")
 

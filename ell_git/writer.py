@@ -42,6 +42,8 @@ STAGE_SECONDS = 0.01
 
 
 _STOP = object()
+#: What the queue holds for an invocation: the record itself, or its (version id, line, lmp name).
+_RECORDS = (InvocationRecord, tuple)
 _live: "weakref.WeakSet[Writer]" = weakref.WeakSet()
 
 
@@ -83,16 +85,27 @@ class Writer:
             self._full(item)
             return
         q.append(item)
-        if len(q) >= self.batch_size and not self._wake.is_set():
+        if type(item) is not tuple:
+            self._live_records = True  # live objects: the writer serialises them soon (see `_stage`)
+        n = len(q)
+        if n == 1:
+            self._work.set()  # the first record after an idle spell starts the batch clock
+        elif n >= self.batch_size and not self._wake.is_set():
             self._wake.set()
 
     def put_version(self, v: VersionRecord) -> None:
         self.q.append(v)
+        self._work.set()
+
+    def _nudge(self, item: Any) -> None:
+        """Queue `item` and have the writer take everything queued now."""
+        self.q.append(item)
+        self._wake.set()
+        self._work.set()
 
     def flush(self, timeout: float | None = None) -> bool:
         m = Marker()
-        self.q.append(m)
-        self._wake.set()
+        self._nudge(m)
         deadline = None if timeout is None else time.monotonic() + timeout
         while not m.event.wait(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))):
             if deadline is not None and time.monotonic() >= deadline:
@@ -106,8 +119,7 @@ class Writer:
         """Flush (bounded), stop the threads, and drop the journal if everything is committed."""
         self.hurry.set()
         ok = self.flush(timeout)
-        self.q.append(_STOP)
-        self._wake.set()
+        self._nudge(_STOP)
         self._thread.join(1.0 if timeout is not None else None)
         self._vq.append(_STOP)
         self._vwake.set()
@@ -123,16 +135,20 @@ class Writer:
     def _full(self, item: Any) -> None:
         """Back-pressure: wait briefly for room, then spill to the journal; never drop."""
         self._wake.set()
+        self._work.set()
         end = time.monotonic() + self.spill_after
         while time.monotonic() < end:
             time.sleep(0.001)
             if len(self.q) < self.max_queue:
                 self.q.append(item)
                 return
-        if not isinstance(item, InvocationRecord):
+        if type(item) is tuple:  # already a line (see `GitStore.record_invocation`)
+            line = item[1]
+        elif isinstance(item, InvocationRecord):
+            line = serialise(item)
+        else:
             self.q.append(item)  # versions and markers are rare and small
             return
-        line = serialise(item)
         offset, length = self.journal.append("inv", {"batch": new_batch_id(), "t": time.time()}, line)
         if faults.ARMED:
             faults.reached("spill")
@@ -142,11 +158,13 @@ class Writer:
     def _start(self) -> None:
         self.q: collections.deque[Any] = collections.deque()
         self._vq: collections.deque[Any] = collections.deque()
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # take the queue now (a full batch, a flush, closing)
+        self._work = threading.Event()  # something was queued: an idle writer starts a batch interval
         self._vwake = threading.Event()
         self._retry: list[Batch] = []
         self._vretry: list[VersionRecord] = []
         self._staged: list[tuple[str, bytes, str]] = []  # serialised, not yet in a batch
+        self._live_records = False  # an InvocationRecord (not a line) may be queued
         self.journal = jr.Journal(self.journal_dir)
         self._thread = threading.Thread(target=self._run, name="ell-writer", daemon=True)
         self._vthread = threading.Thread(target=self._run_versions, name="ell-versions", daemon=True)
@@ -167,9 +185,18 @@ class Writer:
         next_scan = time.monotonic() + ORPHAN_SCAN_SECONDS
         backoff = 0.5
         while True:
+            # Idle, the writer sleeps until something is queued, and a batch waits for its interval
+            # (lines serialised by the caller just wait; live records are staged every STAGE_SECONDS).
+            # Few wake-ups matter: a thread that wants the GIL back from a busy caller makes each of
+            # the caller's GIL releases cost a thread switch until it gets it.
+            if not (self.q or self._staged or self._retry):
+                self._work.wait(max(0.0, next_scan - time.monotonic()))
+            self._work.clear()
             deadline = time.monotonic() + self.flush_interval
-            while not self._wake.wait(max(0.0, min(STAGE_SECONDS, deadline - time.monotonic()))):
-                self._guard("serialise", self._stage)
+            while not self._wake.wait(max(0.0, min(STAGE_SECONDS if self._live_records else self.flush_interval,
+                                                   deadline - time.monotonic()))):
+                if self._live_records:
+                    self._guard("serialise", self._stage)
                 if time.monotonic() >= deadline:
                     break
             self._wake.clear()
@@ -196,8 +223,12 @@ class Writer:
         objects) die young: held for a whole batch interval, they survive into old generations and
         the caller's thread pays for full collections (measured: ~28 µs per call)."""
         q, staged = self.q, self._staged
-        while q and type(q[0]) is InvocationRecord:  # the writer is the only consumer of `q`
+        self._live_records = False  # before looking: a record queued meanwhile sets it again
+        while q and type(q[0]) in _RECORDS:  # the writer is the only consumer of `q`
             inv = q.popleft()
+            if type(inv) is tuple:  # serialised by the caller already
+                staged.append(inv)
+                continue
             try:
                 staged.append((str(inv.version_id), serialise(inv), str(inv.lmp_name)))
             except Exception as exc:  # never lose the rest for one odd record
@@ -238,7 +269,7 @@ class Writer:
                     commit_pending()
         while q:
             item = q.popleft()
-            if type(item) is InvocationRecord or isinstance(item, InvocationRecord):
+            if type(item) in _RECORDS or isinstance(item, InvocationRecord):
                 chunk.append(item)
                 if len(chunk) >= self.batch_size:
                     cut()

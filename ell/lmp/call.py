@@ -34,19 +34,20 @@ class LMPSpec:
 
 
 @functools.lru_cache(maxsize=1024)
-def _clean_doc(doc: str) -> str:
-    return inspect.cleandoc(doc)
+def _system_message(doc: Optional[str], default_system: Optional[str]) -> Optional[Message]:
+    """The system message of an LMP that returns a str: its docstring, else `default_system`.
+    Built once per text and shared by every call's record (ell never changes a prompt message)."""
+    system = inspect.cleandoc(doc) if doc and doc.strip() else default_system
+    return Message.of_text("system", system) if system else None
 
 
 def prompt_to_messages(prompt: Any, fn: Callable[..., Any], default_system: Optional[str]) -> list[Message]:
     """A returned str is the user message (docstring = system); a list of messages is the prompt."""
     if isinstance(prompt, str):
-        doc = fn.__doc__
-        system = _clean_doc(doc) if doc and doc.strip() else default_system
-        # Built without validation: both are plain text, and this runs on every call.
-        messages = [Message.of_text("system", system)] if system else []
-        messages.append(Message.of_text("user", prompt))
-        return messages
+        system = _system_message(fn.__doc__, default_system)
+        # Built without validation: plain text, and this runs on every call.
+        user = Message.of_text("user", prompt)
+        return [system, user] if system is not None else [user]
     if isinstance(prompt, Message):
         return [prompt]
     if isinstance(prompt, list):
@@ -131,7 +132,11 @@ class Call:
     def shape(self, messages: list[Message]) -> Any:
         """What the user gets back: Message(s) for complex, lstr(s) for simple."""
         for m in messages:
-            m._origin = self.id
+            private = m.__pydantic_private__
+            if private is not None:
+                private["_origin"] = self.id  # `m._origin = ...` without pydantic's __setattr__
+            else:
+                m._origin = self.id
         if self.spec.text_output:
             texts = [lstr(m.text_only, self.id) for m in messages]
             return texts[0] if len(texts) == 1 else texts

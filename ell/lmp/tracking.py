@@ -8,7 +8,9 @@ function. Any failure here is a tracking failure: it warns once and never reache
 from __future__ import annotations
 
 import inspect
+import itertools
 import logging
+import os
 import secrets
 import threading
 import time
@@ -47,8 +49,22 @@ def error_text(error: BaseException) -> str:
         return f"{type(error).__name__}: <str() of this exception failed>"
 
 
+def _reset_invocation_ids() -> None:
+    global _id_prefix, _id_counter
+    _id_prefix = "inv-" + secrets.token_hex(8)
+    _id_counter = itertools.count()
+
+
+_reset_invocation_ids()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_invocation_ids)  # a forked child must not repeat its parent's ids
+
+
 def new_invocation_id() -> str:
-    return "inv-" + secrets.token_hex(16)
+    """``inv-`` + 32 hex: a random prefix per process and a counter. No system call per call:
+    `os.urandom` releases the GIL, and while the store's writer thread waits for the GIL every
+    release costs the caller a wake-up of that thread (measured: ~10 µs a call with the store on)."""
+    return f"{_id_prefix}{next(_id_counter):016x}"
 
 
 class ArgBinder:

@@ -49,7 +49,9 @@ def _block_to_openai(block: ContentBlock) -> dict[str, Any]:
 def messages_to_openai(messages: list[Message]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for m in messages:
-        if m.tool_calls:
+        if len(m.content) == 1 and m.content[0].text is not None:  # fast path: one text block
+            out.append({"role": m.role, "content": str(m.content[0].text)})
+        elif m.tool_calls:
             out.append(
                 {
                     "role": "assistant",
@@ -67,8 +69,6 @@ def messages_to_openai(messages: list[Message]) -> list[dict[str, Any]]:
         elif m.tool_results:
             for tr in m.tool_results:
                 out.append({"role": "tool", "tool_call_id": str(tr.tool_call_id), "content": tr.text_only})
-        elif len(m.content) == 1 and m.content[0].text is not None:  # fast path: one text block
-            out.append({"role": m.role, "content": str(m.content[0].text)})
         elif m.role == "system" or all(b.text is not None for b in m.content):
             out.append({"role": m.role, "content": str(m.text_only)})  # plain strings suit every server
         else:
@@ -117,7 +117,8 @@ def _message_from_choice(call: ProviderCall, message: Any) -> Message:
     refusal = getattr(message, "refusal", None)
     if refusal:
         raise ModelRefusalError(f"the model refused: {refusal}")
-    parsed = getattr(message, "parsed", None)
+    # Only `parse` results have the field; a missing attribute costs pydantic an exception (~1.5 µs).
+    parsed = message.__dict__.get("parsed") if hasattr(message, "__dict__") else getattr(message, "parsed", None)
     if parsed is None and message.content is not None and not message.tool_calls:  # plain text: the hot path
         return Message.of_text(message.role or "assistant", lstr(message.content, call.origin_id))
     blocks: list[ContentBlock] = []

@@ -348,6 +348,15 @@ class Message(BaseModel):
     def __ell_json__(self) -> dict[str, Any]:
         return {"role": self.role, "content": [b.__ell_json__() for b in self.content]}
 
+    def __ell_plain_json__(self) -> Optional[dict[str, Any]]:
+        """`__ell_json__` when every block is text (cheap to write anywhere), else None."""
+        content = []
+        for b in self.content:
+            if b.text is None:
+                return None
+            content.append({"text": b.text})
+        return {"role": self.role, "content": content}
+
     @classmethod
     def from_json(cls, data: dict[str, Any], tools: Optional[list[Callable[..., Any]]] = None) -> "Message":
         """Rebuild a message from its `__ell_json__` form (tools resolve recorded tool calls)."""
