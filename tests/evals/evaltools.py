@@ -3,17 +3,15 @@ model for capitals and critics, git plumbing, and a repository with evaluations 
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import ell
+from user_module import import_version
 
 MODULE = "evalfix_prompts"
 
@@ -54,16 +52,7 @@ CRITIC_DOC = "You rate answers from 0 to 10. Reply 'Score: <n>'."
 def load_version(workdir: Path, doc: str, critic_doc: str = CRITIC_DOC) -> ModuleType:
     """The prompts module with `capital`'s system prompt `doc`, imported from its own file under the
     same module name (as a user editing the file gets successive versions)."""
-    d = workdir / hashlib.sha1(f"{doc}\0{critic_doc}".encode()).hexdigest()[:12]
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / f"{MODULE}.py"
-    path.write_text(textwrap.dedent(_SOURCE.format(doc=doc, critic_doc=critic_doc)))
-    spec = importlib.util.spec_from_file_location(MODULE, path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return import_version(workdir, MODULE, _SOURCE.format(doc=doc, critic_doc=critic_doc))
 
 
 def last_user(request: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pygit2
+from store_helpers import blob_lines  # tests/store (on sys.path, see conftest.py)
 
 #: Figures printed at the end of the run and written to last_run.json (see conftest.py).
 FIGURES: collections.Counter[str] = collections.Counter()
@@ -130,17 +131,7 @@ def jsonl_lines(repo: str | Path, refs_glob: str = "refs/ell/") -> list[bytes]:
         for ln in git(repo, "ls-tree", "-r", ref).splitlines():
             if ln.endswith(".jsonl"):
                 oids.append(ln.split()[2])
-    if not oids:
-        return []
-    out = subprocess.run(["git", "cat-file", "--batch"], cwd=repo, input=("\n".join(oids) + "\n").encode(),
-                         capture_output=True, check=True).stdout
-    lines, pos = [], 0
-    while pos < len(out):
-        nl = out.index(b"\n", pos)
-        size = int(out[pos:nl].split()[2])
-        lines += [ln for ln in out[nl + 1 : nl + 1 + size].split(b"\n") if ln]
-        pos = nl + 1 + size + 1
-    return lines
+    return blob_lines(repo, oids)
 
 
 def strict_json(line: bytes) -> Any:

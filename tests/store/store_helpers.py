@@ -103,7 +103,11 @@ def make_inv(v: VersionRecord, i: int, *, tag: str = "t", **kw: Any) -> Invocati
 def all_lines(repo: Path, ref: str) -> list[bytes]:
     """Every JSONL line under `ref`, read with plain git only (ls-tree + cat-file)."""
     listing = git(repo, "ls-tree", "-r", ref)
-    oids = [ln.split()[2] for ln in listing.splitlines() if ln.endswith(".jsonl")]
+    return blob_lines(repo, [ln.split()[2] for ln in listing.splitlines() if ln.endswith(".jsonl")])
+
+
+def blob_lines(repo: str | Path, oids: list[str]) -> list[bytes]:
+    """The non-empty lines of these blobs, in order, read with one `git cat-file --batch`."""
     if not oids:
         return []
     out = subprocess.run(["git", "cat-file", "--batch"], cwd=repo, input=("\n".join(oids) + "\n").encode(),

@@ -7,15 +7,14 @@ name, so `webfix_prompts.greet` gets several versions the way a user editing a f
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import sys
-import textwrap
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import ell
+from user_module import import_version
 
 MODULE = "webfix_prompts"
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -87,18 +86,7 @@ def png_data_url() -> str:
 def load_version(workdir: Path, doc: str, end: str = "!") -> ModuleType:
     """The prompts module with greet's system prompt `doc`, imported from a file of its own
     (named after the content, so the same text reloads the same file)."""
-    import hashlib
-
-    d = workdir / hashlib.sha1(f"{doc}\0{end}".encode()).hexdigest()[:12]
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / f"{MODULE}.py"
-    path.write_text(textwrap.dedent(_SOURCE.format(doc=doc, end=end)))
-    spec = importlib.util.spec_from_file_location(MODULE, path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return import_version(workdir, MODULE, _SOURCE.format(doc=doc, end=end))
 
 
 class _Session:
