@@ -24,6 +24,7 @@ _MAX_ITEMS = 10_000
 _CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 # orjson writes dataclass fields in definition order even with OPT_SORT_KEYS: hand them to `_default`.
 _FAST = _CANONICAL | orjson.OPT_PASSTHROUGH_DATACLASS
+_FAST_LINE = _FAST | orjson.OPT_APPEND_NEWLINE
 
 
 def dumps(value: Any) -> bytes:
@@ -51,12 +52,16 @@ def dumps_plain(value: Any) -> bytes | None:
         return None
 
 
-def dumps_spliced(value: dict[str, Any], parts: dict[str, bytes], *, plain: bool = False) -> bytes | None:
+def dumps_spliced(value: dict[str, Any], parts: dict[str, bytes], *, plain: bool = False,
+                  newline: bool = False) -> bytes | None:
     """`dumps({**value, **parts})` where `parts` are canonical JSON bytes already (spliced in, not
-    encoded again). With `plain`, as `dumps_plain`: None unless everything is plain."""
+    encoded again). With `plain`, as `dumps_plain`: None unless everything is plain. With
+    `newline`, a JSON line (the plain encoding only)."""
     spliced = {**value, **{k: orjson.Fragment(v) for k, v in parts.items()}}
     try:
-        return orjson.dumps(spliced, default=_plain_default if plain else _default, option=_FAST)
+        if plain:
+            return orjson.dumps(spliced, default=_plain_default, option=_FAST_LINE if newline else _FAST)
+        return orjson.dumps(spliced, default=_default, option=_FAST)
     except TypeError:  # the careful path cannot read fragments: give it the parts as data
         return None if plain else dumps({**value, **{k: orjson.loads(v) for k, v in parts.items()}})
 
@@ -74,7 +79,7 @@ def _default(v: Any) -> Any:
     try:
         return _default_of(v)
     except Exception:  # user objects may raise from any attribute lookup (__getattr__, properties)
-        return _unserializable(v)
+        return opaque(v)
 
 
 def _default_of(v: Any) -> Any:
@@ -143,7 +148,7 @@ def _convert(v: Any, max_string: int, depth: int, seen: set[int]) -> Any:
     except RecursionError:
         return "<too deep>"
     except Exception:  # user objects may raise from any attribute lookup (__getattr__, properties)
-        return _unserializable(v)
+        return opaque(v)
     finally:
         seen.discard(oid)
 
@@ -185,11 +190,13 @@ def _convert_container(v: Any, max_string: int, depth: int, seen: set[int]) -> A
             pass
     if callable(v) and hasattr(v, "__qualname__"):
         return f"<function {getattr(v, '__module__', '?')}.{v.__qualname__}>"
-    return _unserializable(v)
+    return opaque(v)
 
 
-def _unserializable(v: Any) -> str:
+def opaque(v: Any) -> str:
+    """What an object with no data representation is recorded as."""
     return f"<unserializable: {type(v).__name__}>"
+
 
 
 def _key(k: Any) -> str:

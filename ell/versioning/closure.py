@@ -344,21 +344,25 @@ class _Walk:
             self.package(mod)
 
     def mutable(self, label: str, value: Any, owner: str, source: Optional[tuple[str, Any, str]]) -> None:
+        from ..serialize import opaque, to_jsonable
+
         cls = type(value)
         if module_kind(cls.__module__) == "user" and isinstance(cls, type):
             self.klass(cls)  # an instance of the user's class: the class's code is part of the closure
         tname = cls.__qualname__ if cls.__module__ == "builtins" else f"{module_name(cls.__module__)}.{cls.__qualname__}"
-        self.add(MUTABLE, f"{owner}:{label}", f"{label} = ...  # mutable {tname}, value recorded per call{self.note_owner(owner)}")
-        if source is None:
-            return
-        key = source[0]
-        self.snap[key] = source
-        from ..serialize import to_jsonable
-
         try:
-            self.bound[key] = to_jsonable(value, max_string=_MAX_BOUND_STRING)
+            data = to_jsonable(value, max_string=_MAX_BOUND_STRING)
         except Exception as exc:  # pragma: no cover - to_jsonable does not raise, by contract
-            self.bound[key] = f"<unserializable: {type(exc).__name__}>"
+            data = opaque(exc)
+        if data == opaque(value):
+            # No data to record (a client, a lock, a compiled pattern): a per-call snapshot would
+            # only repeat this placeholder, and make every record of the call an odd one.
+            self.add(MUTABLE, f"{owner}:{label}", f"{label} = ...  # {tname} object, not data: not recorded{self.note_owner(owner)}")
+            return
+        self.add(MUTABLE, f"{owner}:{label}", f"{label} = ...  # mutable {tname}, value recorded per call{self.note_owner(owner)}")
+        if source is not None:
+            self.snap[source[0]] = source
+            self.bound[source[0]] = data
 
     # -- run -------------------------------------------------------------------------------------
     def run(self) -> None:

@@ -109,11 +109,34 @@ def test_c_objects_and_library_objects_become_imports_or_snapshots(project):
     m = project.load({"prompts.py": src}, "prompts")
     info = compute_version(m.count)
     assert "from math import sqrt as root" in info.closure
-    assert "WORD = ...  # mutable re.Pattern" in info.closure
+    # a compiled pattern has no data to record per call: named with its type, not snapshotted
+    assert "WORD = ...  # re.Pattern object, not data: not recorded" in info.closure
     assert "SEEN = ...  # mutable collections.OrderedDict" in info.closure
-    assert info.mutable_globals == ("SEEN", "WORD")
-    assert info.bound_globals == {"SEEN": {}, "WORD": "<unserializable: Pattern>"}
-    assert set(snapshot_globals(m.count)) == {"SEEN", "WORD"}
+    assert info.mutable_globals == ("SEEN",)
+    assert info.bound_globals == {"SEEN": {}}
+    assert set(snapshot_globals(m.count)) == {"SEEN"}
+
+
+def test_a_module_level_client_is_named_in_the_closure_not_recorded_per_call(project):
+    # `client = OpenAI(...)` then `@ell.simple(..., client=client)` is the common way to pick an
+    # endpoint: a per-call snapshot of it recorded only "<unserializable: OpenAI>" on every record.
+    src = '''
+        import openai
+        import ell
+
+        client = openai.OpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1")
+        STYLE = {"tone": "dry"}
+
+        @ell.simple(model="m", client=client)
+        def hello(name: str):
+            return f"Say hello to {name} in a {STYLE['tone']} tone."
+    '''
+    m = project.load({"prompts.py": src}, "prompts")
+    info = compute_version(m.hello)
+    assert "client = ...  # openai.OpenAI object, not data: not recorded" in info.closure
+    assert info.mutable_globals == ("STYLE",)
+    assert info.bound_globals == {"STYLE": {"tone": "dry"}}
+    assert snapshot_globals(m.hello) == {"STYLE": {"tone": "dry"}}
 
 
 def test_unresolvable_names_are_marked_not_fatal(project):
