@@ -24,30 +24,36 @@ PLAIN_KEY_BYTES = 16 * 1024
 
 def serialise(inv: InvocationRecord) -> bytes:
     """One canonical JSONL line, with the freeze key computed from the same canonical data."""
-    line = _line(inv, dumps(inv.args), dumps(inv.bound_globals), plain=False)
+    line = _line(inv, dumps(inv.args), dumps(inv.bound_globals))
     assert line is not None  # only the plain variant gives up
-    return line
+    return keep(line)
 
 
-def serialise_plain(inv: InvocationRecord) -> bytes | None:
+def serialise_plain(inv: InvocationRecord, *, newline: bool = False) -> bytes | None:
     """`serialise(inv)` if that is cheap (plain data, text messages, small arguments), else None.
 
     The store calls this on the caller's thread: a line is a few µs of C, while a record left
-    queued as live objects survives young collections and costs the caller more in full ones."""
+    queued as live objects survives young collections and costs the caller more in full ones.
+    With `newline` the line ends in ``\n`` and is orjson's own buffer, for writing at once (a pipe):
+    `keep` it before queueing."""
     args = dumps_plain(inv.args)
     bound = dumps_plain(inv.bound_globals) if inv.bound_globals else b"{}"
     if args is None or bound is None or len(args) + len(bound) > PLAIN_KEY_BYTES:
         return None
-    return _line(inv, args, bound, plain=True)
+    line = _line(inv, args, bound, plain=True, newline=newline)
+    return line if newline or line is None else keep(line)
 
 
-def _line(inv: InvocationRecord, args: bytes, bound: bytes, *, plain: bool) -> bytes | None:
+def _line(inv: InvocationRecord, args: bytes, bound: bytes, **options: bool) -> bytes | None:
     fields = dict(vars(inv))
     fields["cache_key"] = cache_key(str(inv.version_id), args, bound)
-    line = dumps_spliced(fields, {"args": args, "bound_globals": bound}, plain=plain)
-    # A copy: orjson's own result keeps its whole output buffer allocated (~8 KB for a 700 B line,
-    # measured), and lines wait in the queue for up to a batch interval.
-    return None if line is None else bytes(memoryview(line))
+    return dumps_spliced(fields, {"args": args, "bound_globals": bound}, **options)
+
+
+def keep(line: bytes) -> bytes:
+    """A copy of an orjson result (without a trailing newline) fit to wait in a queue: orjson's
+    own result keeps its whole output buffer allocated (~8 KB for a 700 B line, measured)."""
+    return bytes(memoryview(line)[:-1] if line[-1:] == b"\n" else memoryview(line))
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 ``ELL_TEST_KILL_AT=objects:3`` makes the process SIGKILL itself the 3rd time the writer reaches
 the point ``objects``; ``journal`` alone means the first time; several are separated by commas.
-A child forked from an interpreter that already imported this module calls `arm` instead.
+A child forked from an interpreter that already imported this module calls `arm` instead. A
+writer process (`writer_child`) is armed with its parent's spec and kills its parent first: the
+pair dies as one process did before the writer had its own.
 Unset (always, outside those tests) `ARMED` is empty and each point costs one truth test, once
 per batch, never per call.
 
@@ -39,11 +41,17 @@ def parse(spec: str) -> dict[str, int]:
     return out
 
 
+#: The spec armed (handed on to a writer process).
+SPEC: str = os.environ.get("ELL_TEST_KILL_AT", "")
 #: point -> arrivals left before the kill; empty: nothing armed.
-ARMED: dict[str, int] = parse(os.environ.get("ELL_TEST_KILL_AT", ""))
+ARMED: dict[str, int] = parse(SPEC)
+#: Killed first on the armed arrival (a writer process's parent, see `writer_child`).
+ALSO_KILL: list[int] = []
 
 
 def arm(spec: str) -> None:
+    global SPEC
+    SPEC = spec
     ARMED.clear()
     ARMED.update(parse(spec))
 
@@ -58,4 +66,9 @@ def reached(point: str, last_words: Callable[[], object] | None = None) -> None:
         return
     if last_words is not None:
         last_words()
+    for pid in ALSO_KILL:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
     os.kill(os.getpid(), signal.SIGKILL)

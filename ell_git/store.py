@@ -10,6 +10,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 import warnings
 from typing import Any, Callable
 
@@ -18,13 +19,14 @@ import pygit2
 from ell.store import InvocationRecord, VersionRecord
 
 from . import refs
-from .batch import serialise_plain
+from .batch import keep, serialise_plain
 from .evals import EvalHooks
 from .freeze import Freezer
 from .reader import Reader
 from .repo import common_dir, ell_dir, open_repository, writer_id
 from .versions import VersionWriter
 from .writer import Writer
+from .writer_process import WriterProcess, usable_interpreter
 
 logger = logging.getLogger("ell_git")
 
@@ -41,7 +43,9 @@ class GitStore(Freezer, EvalHooks):
     `exit_timeout`: how long the interpreter's exit waits for the final flush. `pack_every`: after
     about this many new objects, pack them in the background (``git repack --geometric=2``; 0: never).
     `complete`: the function that asks a model for a commit message (default
-    `ell.providers.complete_text`).
+    `ell.providers.complete_text`). `writer_process`: commit plain invocations in a child process
+    fed through a pipe (see `writer_process`; ~20 µs less per call than a thread, and it finishes
+    its work if this process is killed); False: a thread of this process does it all.
     """
 
     def __init__(
@@ -58,6 +62,7 @@ class GitStore(Freezer, EvalHooks):
         exit_timeout: float = 10.0,
         pack_every: int = 10_000,
         complete: Callable[..., str] | None = None,
+        writer_process: bool = True,
     ) -> None:
         self._warned: set[str] = set()
         self._warn_lock = threading.Lock()
@@ -86,6 +91,7 @@ class GitStore(Freezer, EvalHooks):
             )
 
         self._writer: Writer | None = None
+        self._pipe: WriterProcess | None = None
         try:
             self.writer_id = writer_id(self.repo)
             self.inv_ref = refs.inv_ref(self.writer_id)
@@ -101,6 +107,12 @@ class GitStore(Freezer, EvalHooks):
                 pack_every=pack_every,
                 on_error=self._warn,
             )
+            if writer_process and usable_interpreter():
+                options = dict(batch_size=batch_size, flush_interval=flush_interval, max_queue=max_queue,
+                               spill_after=spill_after, pack_every=pack_every)
+                self._pipe = WriterProcess(
+                    dict(repo=self.repo.path, ref=self.inv_ref, journal=self._writer.journal_dir, options=options),
+                    self._warn)
         except OSError as exc:
             # A read-only repository (mount, permissions) or a full disk: ell.init and every call
             # still work, they are just not recorded. Reading (freeze, Reader) still works.
@@ -126,8 +138,9 @@ class GitStore(Freezer, EvalHooks):
         """Queue an invocation: a deque append; writing happens in the background.
 
         A plain record (JSON data, text messages, small arguments) is serialised here, in a few µs
-        of C: queued as live objects it would outlive young collections and cost the caller more in
-        full ones. Anything else (images, user objects) is serialised by the writer."""
+        of C, and written to the writer process's pipe: queued as live objects it would outlive
+        young collections and cost the caller more in full ones. Anything else (images, user
+        objects), and what the pipe cannot take now, is queued for the writer thread."""
         try:
             if self._closed:
                 self._warn("closed", "the store is closed: this invocation is not recorded (ell.init() opens a new one)")
@@ -135,10 +148,13 @@ class GitStore(Freezer, EvalHooks):
             if self._writer is None:
                 return  # unwritable repository: said once when opening
             try:
-                line = serialise_plain(invocation)
+                line = serialise_plain(invocation, newline=True)
             except Exception:  # the writer serialises it then, the careful way
                 line = None
-            self._writer.put(invocation if line is None else (str(invocation.version_id), line, str(invocation.lmp_name)))
+            if line is None:
+                self._writer.put(invocation)
+            elif self._pipe is None or not self._pipe.send(line):
+                self._writer.put((str(invocation.version_id), keep(line), str(invocation.lmp_name)))
         except Exception as exc:
             self._warn("record_invocation", f"could not record an invocation: {exc}")
 
@@ -148,7 +164,12 @@ class GitStore(Freezer, EvalHooks):
         if self._writer is None:
             return False
         try:
-            return self._writer.flush(timeout)
+            deadline = None if timeout is None else time.monotonic() + timeout
+            reply = self._pipe.start_flush(timeout) if self._pipe is not None else None
+            ok = self._writer.flush(timeout)
+            if reply is not None:  # the writer process worked meanwhile
+                ok = self._pipe.wait(reply, None if deadline is None else deadline - time.monotonic()) and ok
+            return ok
         except Exception as exc:
             self._warn("flush", f"flush failed: {exc}")
             return False
@@ -158,10 +179,16 @@ class GitStore(Freezer, EvalHooks):
         if self._closed:
             return
         self._closed = True
+        timeout = self.exit_timeout if timeout is None else timeout
         try:
             atexit.unregister(self._atexit)
+            deadline = time.monotonic() + timeout
+            if self._pipe is not None:
+                self._pipe.end_input()  # it commits what it has meanwhile, then exits
             if self._writer is not None:
-                self._writer.close(self.exit_timeout if timeout is None else timeout)
+                self._writer.close(timeout)
+            if self._pipe is not None and not self._pipe.wait_exit(max(0.1, deadline - time.monotonic())):
+                self._warn("close", "the writer process is still committing; it finishes by itself")
         except Exception as exc:
             self._warn("close", f"close failed: {exc}; unwritten records stay in the journal for the next run")
         if self._reader is not None:
@@ -169,6 +196,12 @@ class GitStore(Freezer, EvalHooks):
 
     def _close_at_exit(self) -> None:
         self.close(self.exit_timeout)
+
+    @property
+    def writer_pid(self) -> int | None:
+        """The process id of this store's writer process (None: not started yet, which happens on the
+        first invocation, or invocations are written by a thread)."""
+        return self._pipe.pid if self._pipe is not None else None
 
     # -- reading -----------------------------------------------------------------------------
     @property

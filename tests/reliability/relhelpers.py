@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pygit2
-from store_helpers import blob_lines  # tests/store (on sys.path, see conftest.py)
+from store_helpers import blob_lines, wait_until_idle  # tests/store (on sys.path, see conftest.py)
 
 #: Figures printed at the end of the run and written to last_run.json (see conftest.py).
 FIGURES: collections.Counter[str] = collections.Counter()
@@ -229,25 +229,4 @@ def get(url: str, timeout: float = 30.0) -> tuple[int, bytes, float]:
 def wait_for_git(repo: str | Path, timeout: float = 60.0) -> None:
     """Wait until no git process works in `repo`: a killed writer's background `git repack` runs on
     (it is safe beside writers, but `git fsck` reading objects while it prunes them reports them gone)."""
-    import time
-
-    repo = os.path.realpath(repo)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        busy = False
-        for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
-            if not pid.isdigit() or int(pid) == os.getpid():
-                continue
-            try:
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                cwd = os.readlink(f"/proc/{pid}/cwd")
-            except OSError:
-                continue
-            if cmd and os.path.basename(cmd[0]).startswith(b"git") and (
-                    cwd.startswith(repo) or any(repo.encode() in part for part in cmd)):
-                busy = True
-                break
-        if not busy:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"git processes still busy in {repo} after {timeout} s")
+    wait_until_idle(repo, lambda cmd: os.path.basename(cmd[0]).startswith(b"git"), "git processes", timeout)

@@ -34,8 +34,9 @@ def crash_child(repo: str, progress: str, rnd: int, spec: str, batches: int, bat
                 pack_every: int = 10_000) -> None:
     """Record `batches` × `batch` invocations, flushing after each batch; `spec` arms a kill point.
 
-    progress: "started", then after each acknowledged flush the number of invocations recorded so
-    far, then "closed". Invocation i of round r has id make_inv(_, i, tag=f"r{r}").id."""
+    progress: "started" and "writer:<pid>" (its writer process), then after each acknowledged flush
+    the number of invocations recorded so far, then "closed". Invocation i of round r has id
+    make_inv(_, i, tag=f"r{r}").id."""
     from ell_git import GitStore, faults
 
     faults.arm(spec)
@@ -43,6 +44,7 @@ def crash_child(repo: str, progress: str, rnd: int, spec: str, batches: int, bat
         store = GitStore(repo, autocommit=False, batch_size=batch, flush_interval=0.01, max_queue=max_queue,
                          spill_after=0.0005, exit_timeout=60, pack_every=pack_every)
         _say(f, "started")
+        _say(f, f"writer:{store.writer_pid}")
         vs = round_versions(rnd)
         for v in vs:
             store.record_version(v)

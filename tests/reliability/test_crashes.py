@@ -4,7 +4,9 @@ One long test starts 128 short children (two at a time, on the same repository) 
 server. Each is armed to kill itself at one writer point (`ell_git.faults`: during back-pressure
 spilling, mid journal entry, after journaling, after writing objects, after moving the ref, after
 journaling a version, during the replay of a dead process's journal) or is killed by the test at
-a random moment. After every death the repository is checked, and at the end a normal process
+a random moment. Its writer process (`ell_git.writer_child`) is armed too: reaching the point
+there kills the child, then itself. A child killed by the test leaves its writer process alive,
+which commits what it was sent and exits; the next round starts once it is gone. After every death the repository is checked, and at the end a normal process
 replays what is left. Promises checked:
 
 * every invocation acknowledged by `flush` before the kill is in git, exactly once;
@@ -31,7 +33,7 @@ import pygit2
 import pytest
 import relworkers
 from relhelpers import InvocationIndex, check_refs_resolve, fsck, lmp_version_ids, wait_for_git
-from store_helpers import make_inv
+from store_helpers import make_inv, wait_for_writer_process
 
 from ell_git import Reader
 from ell_git import journal as jr
@@ -54,6 +56,7 @@ class Child:
     proc: Any
     progress: Path
     t0: float
+    writer_pid: int | None = None
     kill_after: float | None = None
     killed_by_test: bool = False
     lines: list[str] = field(default_factory=list)
@@ -131,6 +134,10 @@ def test_sigkill_at_every_writer_point_loses_nothing(user_repo: Path, tmp_path: 
         child.proc.join(10)
         code = child.proc.exitcode
         child.lines = child.progress.read_text().split()
+        writer = next((x.split(":")[1] for x in child.lines if x.startswith("writer:")), "None")
+        child.writer_pid = None if writer == "None" else int(writer)
+        if child.writer_pid is not None:
+            wait_for_writer_process(child.writer_pid)
         assert code in (0, -signal.SIGKILL), f"round {child.rnd} ({child.spec or child.point}) exited with {code}"
         if code == -signal.SIGKILL:
             kills += 1
@@ -143,9 +150,11 @@ def test_sigkill_at_every_writer_point_loses_nothing(user_repo: Path, tmp_path: 
         assert "started" in child.lines or code == -signal.SIGKILL, child.lines
         counts = [int(x) for x in child.lines if x.isdigit()]
         acked[child.rnd] = max(counts, default=0)
-        invs, vers = _journaled(journal_dir, child.proc.pid)
-        journaled_invs.update(invs)
-        journaled_vers.update(vers)
+        for pid in (child.proc.pid, child.writer_pid):
+            if pid is not None:
+                invs, vers = _journaled(journal_dir, pid)
+                journaled_invs.update(invs)
+                journaled_vers.update(vers)
         verify(f"after round {child.rnd} ({child.spec or child.point}, exit {code})")
 
     plan = [POINTS[i % len(POINTS)] for i in range(ROUNDS)]

@@ -7,7 +7,9 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+import orjson
 
 from ell.store import InvocationRecord, VersionRecord
 
@@ -27,6 +29,50 @@ def python_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     env.update(extra)
     return env
+
+
+def wait_until_idle(repo: str | Path, is_worker: Callable[[list[bytes]], bool], what: str,
+                    timeout: float = 60.0) -> None:
+    """Wait until no process whose command line `is_worker` accepts works in `repo` (its working
+    directory or an argument names it). Zombies have no command line: they count as gone."""
+    repo = os.path.realpath(repo)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = False
+        for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+            except OSError:
+                continue
+            if cmd[0] and is_worker(cmd) and (cwd.startswith(repo) or any(repo.encode() in part for part in cmd)):
+                busy = True
+                break
+        if not busy:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{what} still busy in {repo} after {timeout} s")
+
+
+def wait_for_writer_processes(repo: str | Path, timeout: float = 60.0) -> None:
+    """Wait until the writer processes (`ell_git.writer_child`) of `repo` are gone: one outlives
+    its killed parent to commit what it was sent."""
+    wait_until_idle(repo, lambda cmd: b"ell_git.writer_child" in cmd, "writer processes", timeout)
+
+
+def wait_for_writer_process(pid: int, timeout: float = 60.0) -> None:
+    """Wait until the writer process `pid` is gone (its parent may be dead: it is nobody's child here)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if b"ell_git.writer_child" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return  # gone (a zombie has no command line) or the pid was reused
+        except OSError:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"writer process {pid} still running after {timeout} s")
 
 
 def init_user_repo(path: Path, dirty: bool = True) -> Path:
@@ -104,6 +150,14 @@ def all_lines(repo: Path, ref: str) -> list[bytes]:
     """Every JSONL line under `ref`, read with plain git only (ls-tree + cat-file)."""
     listing = git(repo, "ls-tree", "-r", ref)
     return blob_lines(repo, [ln.split()[2] for ln in listing.splitlines() if ln.endswith(".jsonl")])
+
+
+def recorded_ids(repo: str | Path) -> list[str]:
+    """Ids of every invocation under refs/ell/inv/*, read with plain git (duplicates kept)."""
+    out: list[str] = []
+    for ref in git(repo, "for-each-ref", "--format=%(refname)", "refs/ell/inv/").split():
+        out += [orjson.loads(ln)["id"] for ln in all_lines(Path(repo), ref)]
+    return out
 
 
 def blob_lines(repo: str | Path, oids: list[str]) -> list[bytes]:

@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 
@@ -58,6 +59,32 @@ def journal_then_die(path: str, n: int, ready: str) -> None:
     ok = store.flush(timeout=2.0)
     with open(ready, "w") as f:
         f.write("acknowledged" if ok else "deferred")
+    os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(60)
+
+
+def wait_writer_process(store: Any, timeout: float = 60.0) -> None:
+    """Until `store`'s writer process takes lines (it starts in the background)."""
+    deadline = time.monotonic() + timeout
+    while not store._pipe.usable:
+        if time.monotonic() > deadline:
+            raise AssertionError("the writer process did not start")
+        time.sleep(0.01)
+
+
+def send_then_die(path: str, n: int, ready: str) -> None:
+    """Hand `n` invocations to the writer process, then die by SIGKILL at once (no flush, no atexit)."""
+    from ell_git import GitStore
+
+    store = GitStore(path, autocommit=False)
+    v = make_version()
+    store.record_invocation(make_inv(v, 0, tag="d"))  # starts the writer process
+    store.flush()  # this one went to the writer thread (the process was not running yet)
+    wait_writer_process(store)
+    for i in range(1, n):
+        store.record_invocation(make_inv(v, i, tag="d"))
+    with open(ready, "w") as f:
+        f.write(str(store.writer_pid))
     os.kill(os.getpid(), signal.SIGKILL)
     time.sleep(60)
 

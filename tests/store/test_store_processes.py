@@ -9,22 +9,14 @@ import signal
 import time
 from pathlib import Path
 
-import orjson
 import pytest
 import store_workers
-from store_helpers import all_lines, git, make_inv, make_version
+from store_helpers import git, make_inv, make_version, recorded_ids, wait_for_writer_processes
 
 from ell_git import GitStore, Reader
 
 pytestmark = pytest.mark.slow
 SPAWN = multiprocessing.get_context("spawn")
-
-
-def _ids(repo: Path) -> list[str]:
-    out: list[str] = []
-    for ref in git(repo, "for-each-ref", "--format=%(refname)", "refs/ell/inv/").split():
-        out += [orjson.loads(ln)["id"] for ln in all_lines(repo, ref)]
-    return out
 
 
 def test_four_processes_lose_nothing_and_duplicate_nothing(user_repo):
@@ -36,7 +28,7 @@ def test_four_processes_lose_nothing_and_duplicate_nothing(user_repo):
     for p in procs:
         p.join(180)
         assert p.exitcode == 0
-    ids = _ids(user_repo)
+    ids = recorded_ids(user_repo)
     vs = [make_version(doc=f"Prompt {k}.") for k in range(versions)]
     expected = {make_inv(vs[i % versions], i, tag=f"p{k}").id: (k, i) for k in range(4) for i in range(n)}
     assert not sorted(expected[x] for x in set(expected) - set(ids)), "missing (process, index)"
@@ -65,14 +57,15 @@ def test_journal_of_a_killed_process_is_replayed_exactly_once(user_repo, tmp_pat
     p.join(120)
     assert p.exitcode == -signal.SIGKILL
     assert ready.read_text() == "deferred"
+    wait_for_writer_processes(user_repo)  # its writer process saw the end of its input and stopped
     journals = os.listdir(user_repo / ".git" / "ell" / "journal")
-    assert len(journals) == 1 and _ids(user_repo) == []
+    assert len(journals) == 1 and recorded_ids(user_repo) == []
     lock.unlink()
     for _ in range(2):  # the second open finds nothing left to replay
         s = GitStore(user_repo, autocommit=False)
         assert s.flush(timeout=60)
         s.close()
-    ids = _ids(user_repo)
+    ids = recorded_ids(user_repo)
     v = make_version()
     assert sorted(ids) == sorted(make_inv(v, i, tag="j").id for i in range(100))
     assert os.listdir(user_repo / ".git" / "ell" / "journal") == []
@@ -93,12 +86,12 @@ def test_sigkill_mid_batch_keeps_flushed_records_and_fsck_clean(user_repo, tmp_p
     acknowledged = int(progress.read_text().split()[-1])
     git(user_repo, "fsck", "--strict", "--no-progress")
     v = make_version()
-    ids = _ids(user_repo)
+    ids = recorded_ids(user_repo)
     assert len(ids) == len(set(ids))
     assert set(ids) >= {make_inv(v, i, tag="k").id for i in range(acknowledged)}
     s = GitStore(user_repo, autocommit=False)  # replays whatever was journaled but not committed
     s.close()
-    after = _ids(user_repo)
+    after = recorded_ids(user_repo)
     assert len(after) == len(set(after)) >= len(ids)
     recorded = {make_inv(v, i, tag="k").id for i in range(len(after) + 10_000)}
     assert set(after) <= recorded

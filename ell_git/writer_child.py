@@ -1,0 +1,126 @@
+"""The writer process's main: a `Writer` fed with invocation lines through its stdin.
+
+Started by `writer_process.WriterProcess` as ``python -m ell_git.writer_child CONFIG``. Frames on
+stdin, each ending in a newline:
+
+* ``{...}``       one canonical invocation line, queued as it is;
+* ``F<token>``    a flush: committed everything before it? reply ``F<token> 1`` (or ``0``).
+
+On stdout: ``R`` once the writer runs, flush replies, and ``W<kind><TAB><message>`` for problems
+(the parent warns). End of stdin (the parent closed it, exited or was killed) closes the writer:
+whatever was sent is committed, so a dying parent loses nothing it had handed over.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import sys
+import threading
+import time
+import types
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from .writer import Writer
+
+#: After a read, wait this long before the next: a busy parent's writes then find no sleeping reader
+#: to wake (a wake-up is a cross-CPU interrupt charged to the parent's write).
+READ_PAUSE = 0.005
+#: How long the end of stdin may take to commit what is left before the process gives up (the journal keeps it).
+CLOSE_SECONDS = 120.0
+
+
+class _Replies:
+    """Writes frames to stdout; the writer's threads and the main loop share it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def send(self, frame: bytes) -> None:
+        with self._lock:
+            view = memoryview(frame + b"\n")
+            while view:
+                view = view[os.write(1, view):]
+
+    def warn(self, kind: str, message: str) -> None:
+        try:
+            self.send(b"W" + kind.encode() + b"\t" + message.replace("\n", " ").encode())
+        except OSError:
+            pass  # the parent is gone: nobody to tell
+
+
+def _bare_ell() -> None:
+    """Make `ell` importable without running its package init.
+
+    The writer needs only `ell.store` and `ell.serialize`; `ell/__init__` imports the openai SDK
+    and pydantic (~0.5 s of CPU), which every writer process would pay at start. Does nothing where
+    `ell` is imported already."""
+    if "ell" in sys.modules:
+        return
+    spec = importlib.util.find_spec("ell")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    package = types.ModuleType("ell")
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__file__ = spec.origin
+    sys.modules["ell"] = package
+
+
+def main(config: dict[str, Any]) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop: by closing stdin
+    _bare_ell()
+    import pygit2
+
+    from . import faults
+    from .versions import VersionWriter
+    from .writer import Writer
+
+    if config.get("faults"):
+        faults.arm(config["faults"])
+        if os.getppid() == config["parent"]:
+            faults.ALSO_KILL.append(config["parent"])
+    replies = _Replies()
+
+    def make_versions(repo: pygit2.Repository, model_allowed: bool) -> VersionWriter:
+        # Only for replaying dead processes' journals: new versions are written by the parent.
+        return VersionWriter(repo, autocommit_enabled=False, autocommit_model="", autocommit_timeout=0.0,
+                             hurry=threading.Event(), complete=None, on_error=replies.warn)
+
+    writer = Writer(config["repo"], config["ref"], config["journal"], make_versions, on_error=replies.warn,
+                    **config["options"])
+    replies.send(b"R")
+    pending = b""
+    while True:
+        chunk = os.read(0, 1 << 20)
+        if not chunk:
+            break
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()  # a frame cut by the read: completed by the next one
+        flushed = False
+        for line in lines:
+            if line[:1] == b"{":
+                _queue(writer, line, replies)
+            elif line[:1] == b"F":
+                flushed = True
+                replies.send(line + (b" 1" if writer.flush() else b" 0"))
+        if not flushed and not pending:
+            time.sleep(READ_PAUSE)
+    # `pending` is a torn last frame (the parent died mid-write): never acknowledged, not an invocation.
+    writer.close(CLOSE_SECONDS)
+    return 0
+
+
+def _queue(writer: "Writer", line: bytes, replies: _Replies) -> None:
+    try:
+        record = orjson.loads(line)
+        writer.put((str(record["version_id"]), line, str(record["lmp_name"])))
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        replies.warn("writer-input", f"the writer process got a line that is not an invocation ({exc}); skipped")
+
+
+if __name__ == "__main__":
+    sys.exit(main(orjson.loads(sys.argv[1])))

@@ -1,0 +1,286 @@
+"""The writer process: plain invocation lines go through a pipe to a `Writer` in a child process.
+
+Why a process: a writer *thread* that wants the GIL back from a busy caller is woken by each of
+the caller's GIL releases (the openai SDK makes one per request) and loses the race every time:
+each release costs the caller a futex wake and a thread switch, measured at 15–20 µs a call
+(bench/workloads/percall_ab.py). A pipe write costs ~2 µs and wakes nobody: the child reads every
+few milliseconds (`writer_child`). The child also outlives its parent: what was written to the pipe
+is committed even when the parent is killed.
+
+`send` never blocks for long: a line it cannot hand over (the child still starting, the pipe full,
+the child gone) returns False and the caller queues it in-process. A forked child of the caller
+starts its own writer process on its first line. The child's problems come back as warnings.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from typing import Any, Callable, Iterator
+
+import orjson
+
+from . import faults
+
+#: Pipe capacity asked for (Linux): ~1,400 typical lines of slack while the child commits.
+PIPE_BYTES = 1 << 20
+#: A frame the pipe took only part of must be completed within this, or the child is given up.
+STUCK_SECONDS = 5.0
+#: How long the reply thread waits for the exit code of a child that closed its output.
+EXIT_SECONDS = 5.0
+
+_live: "weakref.WeakSet[WriterProcess]" = weakref.WeakSet()
+
+
+def usable_interpreter() -> bool:
+    """Whether ``sys.executable -m`` starts Python (not so in embedding hosts such as uWSGI)."""
+    name = os.path.basename(sys.executable or "").lower()
+    return name.startswith(("python", "pypy"))
+
+
+class _Reply:
+    __slots__ = ("event", "ok")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.ok = False
+
+
+class WriterProcess:
+    """The handle on one store's writer process. `config` is what `writer_child.main` reads."""
+
+    def __init__(self, config: dict[str, Any], on_error: Callable[[str, str], None]) -> None:
+        self.config = config
+        self.on_error = on_error
+        self.usable = False  # set by the reader thread once the child runs; False again when it is gone
+        self._unstarted = True  # started by the first line (a store that records none costs no process)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._fd = self._out = -1
+        self._closing = False
+        self._lock = threading.Lock()  # one frame at a time: a partly written frame is completed first
+        self._tokens = itertools.count(1)
+        self._replies: dict[bytes, _Reply] = {}
+        _live.add(self)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def _start(self) -> None:
+        config = dict(self.config, parent=os.getpid(), faults=faults.SPEC)
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p))
+        env.pop("ELL_TEST_KILL_AT", None)  # armed through `config`, with the parent to kill too
+        # Plain descriptors, not file objects: after a fork, a file object's lock may be held by
+        # a thread that does not exist in the child, and closing it would hang.
+        child_in, self._fd = os.pipe()
+        self._out, child_out = os.pipe()
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "ell_git.writer_child", orjson.dumps(config).decode()],
+                stdin=child_in, stdout=child_out, close_fds=True, start_new_session=True, env=env)
+        except BaseException:
+            _close(self._fd, self._out)
+            raise
+        finally:
+            _close(child_in, child_out)
+        os.set_blocking(self._fd, False)
+        try:
+            fcntl.fcntl(self._fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+        except OSError:
+            pass  # a smaller pipe (limit lowered, not Linux): lines overflow to the caller's queue sooner
+        self._reader = threading.Thread(target=self._read, args=(self._out, self._proc), name="ell-writer-replies", daemon=True)
+        self._reader.start()
+
+    # -- caller side ---------------------------------------------------------------------------
+    def send(self, line: bytes) -> bool:
+        """Hand one newline-terminated line to the child; False: it is the caller's to queue."""
+        if not self.usable:
+            if self._unstarted and not self._closing:
+                self._unstarted = False
+                try:
+                    self._start()
+                except OSError as exc:
+                    self.on_error("writer-process", f"could not start the writer process ({exc}); recording in this process")
+            return False
+        with self._lock:
+            if self._fd < 0:
+                return False
+            try:
+                n = os.write(self._fd, line)
+            except BlockingIOError:
+                return False  # the pipe is full
+            except (OSError, ValueError):
+                self.usable = False  # the child is gone: the reader thread says so
+                return False
+            return n == len(line) or self._complete(memoryview(line)[n:])
+
+    def start_flush(self, timeout: float | None) -> _Reply | None:
+        """Ask the child to commit everything sent so far; None if it cannot be asked."""
+        if not self.usable:
+            return None
+        token = b"%d" % next(self._tokens)
+        reply = self._replies[token] = _Reply()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if self._fd < 0:
+                    break
+                try:
+                    os.write(self._fd, b"F" + token + b"\n")  # shorter than PIPE_BUF: all or nothing
+                    return reply
+                except BlockingIOError:
+                    pass
+                except (OSError, ValueError):
+                    break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            _wait_writable(self._fd, 0.05)
+        self._replies.pop(token, None)
+        return None
+
+    def wait(self, reply: _Reply, timeout: float | None) -> bool:
+        """Whether the child acknowledged `reply`'s flush within `timeout` seconds (the flush
+        started while it was usable, so it was started and has a reply thread)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not reply.event.wait(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))):
+            if (deadline is not None and time.monotonic() >= deadline) or not self._reader.is_alive():
+                return False
+        return reply.ok
+
+    def _complete(self, rest: memoryview) -> bool:
+        """Write the rest of a frame the pipe took in part (lock held). On failure the child
+        is given up: its input is closed, so the torn frame is dropped as the last one."""
+        deadline = time.monotonic() + STUCK_SECONDS
+        try:
+            while rest:
+                if not _wait_writable(self._fd, deadline - time.monotonic()):
+                    raise TimeoutError(f"the writer process read nothing for {STUCK_SECONDS:.0f} s")
+                try:
+                    rest = rest[os.write(self._fd, rest):]
+                except BlockingIOError:
+                    continue
+            return True
+        except (OSError, ValueError) as exc:
+            self.usable = False
+            self.on_error("writer-process", f"gave up on the writer process ({exc}); recording in this process")
+            self._close_input()
+            return False
+
+    def end_input(self) -> None:
+        """Close the child's input: it commits what it has, then exits (see `wait_exit`)."""
+        self._closing = True
+        with self._lock:
+            self._close_input()
+
+    def _close_input(self) -> None:  # lock held
+        # Forget the number before closing it: a fork must never close a number reused meanwhile.
+        self.usable = False
+        fd, self._fd = self._fd, -1
+        _close(fd)
+
+    def wait_exit(self, timeout: float | None) -> bool:
+        """Whether the child ended within `timeout` (if not, it goes on by itself and what it
+        does not commit stays in its journal for the next process)."""
+        if self._proc is None:
+            return True
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        self._reader.join(1.0)
+        return True
+
+    # -- replies -------------------------------------------------------------------------------
+    def _read(self, out: int, proc: subprocess.Popen[bytes]) -> None:
+        for frame in _frames(out):
+            kind, body = frame[:1], frame[1:]
+            if kind == b"R":
+                self.usable = True
+            elif kind == b"F":
+                token, _, ok = body.partition(b" ")
+                reply = self._replies.pop(token, None)
+                if reply is not None:
+                    reply.ok = ok == b"1"
+                    reply.event.set()
+            elif kind == b"W":
+                what, _, message = body.partition(b"\t")
+                self.on_error(what.decode(errors="replace"), message.decode(errors="replace"))
+        if self._out == out:
+            self._out = -1
+        _close(out)
+        self.usable = False
+        for token in list(self._replies):
+            reply = self._replies.pop(token, None)
+            if reply is not None:
+                reply.event.set()  # not ok
+        if not self._closing:
+            try:
+                code: Any = proc.wait(EXIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                code = "none yet"
+            self.on_error("writer-process", (
+                f"the writer process ended unexpectedly (exit code {code}); recording goes on in this process, "
+                "lines it had not read yet are lost"))
+
+    def _after_fork(self) -> None:
+        # The pipe and the child belong to the parent: a child of ours writes through its own.
+        self.usable = False
+        self._unstarted = True
+        self._proc = None
+        self._lock = threading.Lock()
+        self._replies = {}
+        _close(self._fd, self._out)
+        self._fd = self._out = -1
+
+
+def _frames(fd: int) -> Iterator[bytes]:
+    """Newline-terminated frames read from `fd` until end of file (a torn last one is dropped)."""
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except OSError:
+            return
+        if not chunk:
+            return
+        frames = (pending + chunk).split(b"\n")
+        pending = frames.pop()
+        yield from frames
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _wait_writable(fd: int, timeout: float) -> bool:
+    if timeout <= 0:
+        return False
+    try:
+        return bool(select.select([], [fd], [], timeout)[1])
+    except (OSError, ValueError):
+        return True  # closed: the next write says why
+
+
+def _after_fork_in_child() -> None:
+    for process in list(_live):
+        try:
+            process._after_fork()
+        except Exception:
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
