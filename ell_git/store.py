@@ -14,6 +14,7 @@ import time
 import warnings
 from typing import Any, Callable
 
+import orjson
 import pygit2
 
 from ell.store import InvocationRecord, VersionRecord
@@ -91,7 +92,7 @@ class GitStore(Freezer, EvalHooks):
             )
 
         self._writer: Writer | None = None
-        self._pipe: WriterProcess | None = None
+        self._writer_process: WriterProcess | None = None
         try:
             self.writer_id = writer_id(self.repo)
             self.inv_ref = refs.inv_ref(self.writer_id)
@@ -110,9 +111,10 @@ class GitStore(Freezer, EvalHooks):
             if writer_process and usable_interpreter():
                 options = dict(batch_size=batch_size, flush_interval=flush_interval, max_queue=max_queue,
                                spill_after=spill_after, pack_every=pack_every)
-                self._pipe = WriterProcess(
+                self._writer_process = WriterProcess(
                     dict(repo=self.repo.path, ref=self.inv_ref, journal=self._writer.journal_dir, options=options),
-                    self._warn)
+                    self._warn, self._overflow)
+                self._writer_process.start()  # ready by the first call, usually (versioning it takes longer)
         except OSError as exc:
             # A read-only repository (mount, permissions) or a full disk: ell.init and every call
             # still work, they are just not recorded. Reading (freeze, Reader) still works.
@@ -153,10 +155,19 @@ class GitStore(Freezer, EvalHooks):
                 line = None
             if line is None:
                 self._writer.put(invocation)
-            elif self._pipe is None or not self._pipe.send(line):
+            elif self._writer_process is None or not self._writer_process.send(line):
                 self._writer.put((str(invocation.version_id), keep(line), str(invocation.lmp_name)))
         except Exception as exc:
             self._warn("record_invocation", f"could not record an invocation: {exc}")
+
+    def _overflow(self, lines: list[bytes]) -> None:
+        """Lines the writer process could not be given: the writer thread takes them."""
+        for line in lines:
+            try:
+                record = orjson.loads(line)
+                self._writer.put((str(record["version_id"]), keep(line), str(record["lmp_name"])))  # type: ignore[union-attr]
+            except Exception as exc:
+                self._warn("record_invocation", f"could not record an invocation: {exc}")
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything recorded before this call is committed (True), or `timeout`
@@ -165,10 +176,10 @@ class GitStore(Freezer, EvalHooks):
             return False
         try:
             deadline = None if timeout is None else time.monotonic() + timeout
-            reply = self._pipe.start_flush(timeout) if self._pipe is not None else None
+            reply = self._writer_process.start_flush(timeout) if self._writer_process is not None else None
             ok = self._writer.flush(timeout)
             if reply is not None:  # the writer process worked meanwhile
-                ok = self._pipe.wait(reply, None if deadline is None else deadline - time.monotonic()) and ok
+                ok = self._writer_process.wait(reply, None if deadline is None else deadline - time.monotonic()) and ok
             return ok
         except Exception as exc:
             self._warn("flush", f"flush failed: {exc}")
@@ -183,11 +194,11 @@ class GitStore(Freezer, EvalHooks):
         try:
             atexit.unregister(self._atexit)
             deadline = time.monotonic() + timeout
-            if self._pipe is not None:
-                self._pipe.end_input()  # it commits what it has meanwhile, then exits
+            if self._writer_process is not None:
+                self._writer_process.end_input()  # it commits what it has meanwhile, then exits
             if self._writer is not None:
                 self._writer.close(timeout)
-            if self._pipe is not None and not self._pipe.wait_exit(max(0.1, deadline - time.monotonic())):
+            if self._writer_process is not None and not self._writer_process.wait_exit(max(0.1, deadline - time.monotonic())):
                 self._warn("close", "the writer process is still committing; it finishes by itself")
         except Exception as exc:
             self._warn("close", f"close failed: {exc}; unwritten records stay in the journal for the next run")
@@ -199,9 +210,13 @@ class GitStore(Freezer, EvalHooks):
 
     @property
     def writer_pid(self) -> int | None:
-        """The process id of this store's writer process (None: not started yet, which happens on the
-        first invocation, or invocations are written by a thread)."""
-        return self._pipe.pid if self._pipe is not None else None
+        """The process id of this store's writer process (None: invocations are written by a thread)."""
+        return self._writer_process.pid if self._writer_process is not None else None
+
+    def wait_for_writer(self, timeout: float = 10.0) -> bool:
+        """Wait until the writer process takes invocations (it starts in the background in ~0.1 s;
+        until then they go to the writer thread). For benchmarks and tests; False if it cannot."""
+        return self._writer_process is not None and self._writer_process.ready(timeout)
 
     # -- reading -----------------------------------------------------------------------------
     @property

@@ -1,13 +1,14 @@
 """The writer process's main: a `Writer` fed with invocation lines through its stdin.
 
-Started by `writer_process.WriterProcess` as ``python -m ell_git.writer_child CONFIG``. Frames on
-stdin, each ending in a newline:
+Started by `writer_process.WriterProcess` as ``python -m ell_git.writer_child CONFIG``, its stdin
+a ``SOCK_SEQPACKET`` socket: each read is one message of whole frames, each ending in a newline:
 
 * ``{...}``       one canonical invocation line, queued as it is;
 * ``F<token>``    a flush: committed everything before it? reply ``F<token> 1`` (or ``0``).
 
-On stdout: ``R`` once the writer runs, flush replies, and ``W<kind><TAB><message>`` for problems
-(the parent warns). End of stdin (the parent closed it, exited or was killed) closes the writer:
+On stdout: ``R`` once the writer runs, flush replies, ``W<kind><TAB><message>`` for problems
+(the parent warns), and ``T`` when input stopped for `QUIET_SECONDS` (the parent then writes the
+lines it was gathering, see `writer_process`). End of stdin (the parent closed it, exited or was killed) closes the writer:
 whatever was sent is committed, so a dying parent loses nothing it had handed over.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import select
 import signal
 import sys
 import threading
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 #: After a read, wait this long before the next: a busy parent's writes then find no sleeping reader
 #: to wake (a wake-up is a cross-CPU interrupt charged to the parent's write).
 READ_PAUSE = 0.005
+#: Input stopped this long after some came: ask the parent for lines it may be gathering.
+QUIET_SECONDS = 0.02
 #: How long the end of stdin may take to commit what is left before the process gives up (the journal keeps it).
 CLOSE_SECONDS = 120.0
 
@@ -78,6 +82,7 @@ def main(config: dict[str, Any]) -> int:
     from . import faults
     from .versions import VersionWriter
     from .writer import Writer
+    from .writer_process import MESSAGE_BYTES
 
     if config.get("faults"):
         faults.arm(config["faults"])
@@ -93,23 +98,25 @@ def main(config: dict[str, Any]) -> int:
     writer = Writer(config["repo"], config["ref"], config["journal"], make_versions, on_error=replies.warn,
                     **config["options"])
     replies.send(b"R")
-    pending = b""
+    active = False
     while True:
-        chunk = os.read(0, 1 << 20)
+        if active and not select.select([0], [], [], QUIET_SECONDS)[0]:
+            replies.send(b"T")
+            active = False
+            continue
+        chunk = os.read(0, 2 * MESSAGE_BYTES)
         if not chunk:
             break
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()  # a frame cut by the read: completed by the next one
+        active = True
         flushed = False
-        for line in lines:
+        for line in chunk.split(b"\n"):
             if line[:1] == b"{":
                 _queue(writer, line, replies)
             elif line[:1] == b"F":
                 flushed = True
                 replies.send(line + (b" 1" if writer.flush() else b" 0"))
-        if not flushed and not pending:
+        if not flushed:
             time.sleep(READ_PAUSE)
-    # `pending` is a torn last frame (the parent died mid-write): never acknowledged, not an invocation.
     writer.close(CLOSE_SECONDS)
     return 0
 

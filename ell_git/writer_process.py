@@ -1,23 +1,34 @@
-"""The writer process: plain invocation lines go through a pipe to a `Writer` in a child process.
+"""The writer process: plain invocation lines go through a socket to a `Writer` in a child process.
 
 Why a process: a writer *thread* that wants the GIL back from a busy caller is woken by each of
 the caller's GIL releases (the openai SDK makes one per request) and loses the race every time:
 each release costs the caller a futex wake and a thread switch, measured at 15–20 µs a call
-(bench/workloads/percall_ab.py). A pipe write costs ~2 µs and wakes nobody: the child reads every
-few milliseconds (`writer_child`). The child also outlives its parent: what was written to the pipe
-is committed even when the parent is killed.
+(bench/workloads/percall_ab.py). A write to the child costs a few µs and wakes nobody: the child
+reads every few milliseconds (`writer_child`). The child also outlives its parent: what was
+written to it is committed even when the parent is killed.
 
-`send` never blocks for long: a line it cannot hand over (the child still starting, the pipe full,
-the child gone) returns False and the caller queues it in-process. A forked child of the caller
-starts its own writer process on its first line. The child's problems come back as warnings.
+The channel is a ``SOCK_SEQPACKET`` socket pair, not a pipe: each write is one message, taken
+whole or not at all, so a full channel never leaves half a line in it (a pipe takes a long write
+in part) and the caller never has to wait for the child to make room.
+
+Lines that come fast (within `GATHER_SECONDS` of the previous write) are gathered and written
+together, up to `GATHER_BYTES`: one write per ~10 ms instead of one per call. A line after a pause
+is written at once, and when the lines stop the child asks for the rest (``T``, after
+`writer_child.QUIET_SECONDS` without input), so nothing waits long in the caller's memory.
+
+`send` never blocks for long: a line it cannot hand over (the child still starting) returns False
+and the caller queues it in-process; lines a write could not hand over (the channel full, the
+child gone, a message over `MESSAGE_BYTES`) go to `overflow` (the store's writer thread). A forked child of the caller starts its own
+writer process on its first line. The child's problems come back as warnings.
 """
 
 from __future__ import annotations
 
-import fcntl
+import errno
 import itertools
 import os
 import select
+import socket
 import subprocess
 import sys
 import threading
@@ -29,12 +40,18 @@ import orjson
 
 from . import faults
 
-#: Pipe capacity asked for (Linux): ~1,400 typical lines of slack while the child commits.
-PIPE_BYTES = 1 << 20
-#: A frame the pipe took only part of must be completed within this, or the child is given up.
-STUCK_SECONDS = 5.0
+#: Send buffer asked for: ~1,400 typical lines of slack while the child commits (the kernel may
+#: grant less: net.core.wmem_max).
+CHANNEL_BYTES = 1 << 20
+#: Largest message written (`writer_child` reads up to twice this at once).
+MESSAGE_BYTES = 1 << 20
+#: A line within this of the previous write is gathered with the next ones (a busy caller).
+GATHER_SECONDS = 0.01
+#: ... up to this many bytes per write.
+GATHER_BYTES = 32 * 1024
 #: How long the reply thread waits for the exit code of a child that closed its output.
 EXIT_SECONDS = 5.0
+
 
 _live: "weakref.WeakSet[WriterProcess]" = weakref.WeakSet()
 
@@ -56,31 +73,60 @@ class _Reply:
 class WriterProcess:
     """The handle on one store's writer process. `config` is what `writer_child.main` reads."""
 
-    def __init__(self, config: dict[str, Any], on_error: Callable[[str, str], None]) -> None:
+    def __init__(self, config: dict[str, Any], on_error: Callable[[str, str], None],
+                 overflow: Callable[[list[bytes]], None]) -> None:
         self.config = config
         self.on_error = on_error
+        self.overflow = overflow  # takes lines the child could not be given (newline-terminated)
         self.usable = False  # set by the reader thread once the child runs; False again when it is gone
-        self._unstarted = True  # started by the first line (a store that records none costs no process)
+        self._unstarted = True  # see `start`; a forked child starts its own on its first line
         self._proc: subprocess.Popen[bytes] | None = None
         self._fd = self._out = -1
         self._closing = False
-        self._lock = threading.Lock()  # one frame at a time: a partly written frame is completed first
+        self._lock = threading.Lock()  # guards the channel and the gathered lines
         self._tokens = itertools.count(1)
         self._replies: dict[bytes, _Reply] = {}
+        self._gathered: list[bytes] = []  # lines not written yet (lock held)
+        self._gathered_bytes = 0
+        self._last_write = 0.0
         _live.add(self)
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the child (in the background: ~0.1 s until it takes lines; they go to the writer
+        thread meanwhile). Failing to start is warned once, and the writer thread does the work."""
+        self._unstarted = False
+        try:
+            self._spawn()
+        except OSError as exc:
+            self.on_error("writer-process", f"could not start the writer process ({exc}); recording in this process")
+
+    def ready(self, timeout: float) -> bool:
+        """Wait until the child takes lines (at most `timeout` seconds)."""
+        deadline = time.monotonic() + timeout
+        while not self.usable:
+            if self._proc is None or self._proc.poll() is not None or time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def _spawn(self) -> None:
         config = dict(self.config, parent=os.getpid(), faults=faults.SPEC)
         here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p))
         env.pop("ELL_TEST_KILL_AT", None)  # armed through `config`, with the parent to kill too
         # Plain descriptors, not file objects: after a fork, a file object's lock may be held by
         # a thread that does not exist in the child, and closing it would hang.
-        child_in, self._fd = os.pipe()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CHANNEL_BYTES)
+        except OSError:
+            pass  # a smaller buffer: lines overflow to the writer thread sooner
+        ours.setblocking(False)
+        self._fd, child_in = ours.detach(), theirs.detach()
         self._out, child_out = os.pipe()
         try:
             self._proc = subprocess.Popen(
@@ -91,11 +137,6 @@ class WriterProcess:
             raise
         finally:
             _close(child_in, child_out)
-        os.set_blocking(self._fd, False)
-        try:
-            fcntl.fcntl(self._fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
-        except OSError:
-            pass  # a smaller pipe (limit lowered, not Linux): lines overflow to the caller's queue sooner
         self._reader = threading.Thread(target=self._read, args=(self._out, self._proc), name="ell-writer-replies", daemon=True)
         self._reader.start()
 
@@ -104,26 +145,40 @@ class WriterProcess:
         """Hand one newline-terminated line to the child; False: it is the caller's to queue."""
         if not self.usable:
             if self._unstarted and not self._closing:
-                self._unstarted = False
-                try:
-                    self._start()
-                except OSError as exc:
-                    self.on_error("writer-process", f"could not start the writer process ({exc}); recording in this process")
+                self.start()
             return False
         with self._lock:
             if self._fd < 0:
                 return False
-            try:
-                n = os.write(self._fd, line)
-            except BlockingIOError:
-                return False  # the pipe is full
-            except (OSError, ValueError):
-                self.usable = False  # the child is gone: the reader thread says so
-                return False
-            return n == len(line) or self._complete(memoryview(line)[n:])
+            self._gathered.append(line)
+            self._gathered_bytes += len(line)
+            now = time.monotonic()
+            if now - self._last_write >= GATHER_SECONDS or self._gathered_bytes >= GATHER_BYTES:
+                self._write_gathered(now)
+            return True
+
+    def _write_gathered(self, now: float) -> None:
+        """Write the gathered lines as one message (lock held); if the channel does not take it,
+        they go to `overflow`."""
+        lines, size = self._gathered, self._gathered_bytes
+        self._gathered, self._gathered_bytes = [], 0
+        self._last_write = now
+        try:
+            if size <= MESSAGE_BYTES:
+                os.write(self._fd, lines[0] if len(lines) == 1 else b"".join(lines))
+                return
+        except BlockingIOError:
+            pass  # the channel is full
+        except OSError as exc:
+            if exc.errno != errno.EMSGSIZE:  # (a message above the buffer size: these lines only)
+                self.usable = False  # the child is gone: the reply thread says so
+        except ValueError:
+            self.usable = False
+        self.overflow(lines)
 
     def start_flush(self, timeout: float | None) -> _Reply | None:
-        """Ask the child to commit everything sent so far; None if it cannot be asked."""
+        """Ask the child to commit everything sent so far. None: it has nothing of ours (never
+        started, or gone); a failed reply: it cannot be asked (its input stayed full)."""
         if not self.usable:
             return None
         token = b"%d" % next(self._tokens)
@@ -131,10 +186,12 @@ class WriterProcess:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._lock:
+                if self._gathered:
+                    self._write_gathered(time.monotonic())
                 if self._fd < 0:
                     break
                 try:
-                    os.write(self._fd, b"F" + token + b"\n")  # shorter than PIPE_BUF: all or nothing
+                    os.write(self._fd, b"F" + token + b"\n")
                     return reply
                 except BlockingIOError:
                     pass
@@ -144,7 +201,8 @@ class WriterProcess:
                 break
             _wait_writable(self._fd, 0.05)
         self._replies.pop(token, None)
-        return None
+        reply.event.set()  # not ok
+        return reply
 
     def wait(self, reply: _Reply, timeout: float | None) -> bool:
         """Whether the child acknowledged `reply`'s flush within `timeout` seconds (the flush
@@ -155,29 +213,12 @@ class WriterProcess:
                 return False
         return reply.ok
 
-    def _complete(self, rest: memoryview) -> bool:
-        """Write the rest of a frame the pipe took in part (lock held). On failure the child
-        is given up: its input is closed, so the torn frame is dropped as the last one."""
-        deadline = time.monotonic() + STUCK_SECONDS
-        try:
-            while rest:
-                if not _wait_writable(self._fd, deadline - time.monotonic()):
-                    raise TimeoutError(f"the writer process read nothing for {STUCK_SECONDS:.0f} s")
-                try:
-                    rest = rest[os.write(self._fd, rest):]
-                except BlockingIOError:
-                    continue
-            return True
-        except (OSError, ValueError) as exc:
-            self.usable = False
-            self.on_error("writer-process", f"gave up on the writer process ({exc}); recording in this process")
-            self._close_input()
-            return False
-
     def end_input(self) -> None:
         """Close the child's input: it commits what it has, then exits (see `wait_exit`)."""
         self._closing = True
         with self._lock:
+            if self._gathered and self._fd >= 0:
+                self._write_gathered(time.monotonic())
             self._close_input()
 
     def _close_input(self) -> None:  # lock held
@@ -204,6 +245,10 @@ class WriterProcess:
             kind, body = frame[:1], frame[1:]
             if kind == b"R":
                 self.usable = True
+            elif kind == b"T":  # the child heard nothing for a while: hand over what is gathered
+                with self._lock:
+                    if self._gathered and self._fd >= 0:
+                        self._write_gathered(time.monotonic())
             elif kind == b"F":
                 token, _, ok = body.partition(b" ")
                 reply = self._replies.pop(token, None)
@@ -231,12 +276,13 @@ class WriterProcess:
                 "lines it had not read yet are lost"))
 
     def _after_fork(self) -> None:
-        # The pipe and the child belong to the parent: a child of ours writes through its own.
+        # The channel and the child belong to the parent: a child of ours writes through its own.
         self.usable = False
         self._unstarted = True
         self._proc = None
         self._lock = threading.Lock()
         self._replies = {}
+        self._gathered, self._gathered_bytes = [], 0  # the parent's: it writes them
         _close(self._fd, self._out)
         self._fd = self._out = -1
 

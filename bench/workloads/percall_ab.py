@@ -60,7 +60,7 @@ def main() -> None:
     git = GitStore(tempfile.mkdtemp(prefix="ell-ab-"), autocommit=False)
     stores = {"raw": None, "nostore": None, "lines": LinesStore(), "git": git}
     ell.init(store=git, autocommit=False)
-    time.sleep(2.0)  # the writer process starts (lines go to the writer thread until it runs)
+    git.wait_for_writer()  # steady state: lines go to the writer thread until the writer process runs
 
     @ell.simple(model="gpt-4o-mini", temperature=0.2, client=client)
     def hello(name: str):

@@ -6,7 +6,6 @@ import os
 import signal
 import sys
 import time
-from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 
@@ -63,26 +62,16 @@ def journal_then_die(path: str, n: int, ready: str) -> None:
     time.sleep(60)
 
 
-def wait_writer_process(store: Any, timeout: float = 60.0) -> None:
-    """Until `store`'s writer process takes lines (it starts in the background)."""
-    deadline = time.monotonic() + timeout
-    while not store._pipe.usable:
-        if time.monotonic() > deadline:
-            raise AssertionError("the writer process did not start")
-        time.sleep(0.01)
-
-
 def send_then_die(path: str, n: int, ready: str) -> None:
-    """Hand `n` invocations to the writer process, then die by SIGKILL at once (no flush, no atexit)."""
+    """Hand `n` invocations to the writer process, then die by SIGKILL (no flush, no atexit)."""
     from ell_git import GitStore
 
     store = GitStore(path, autocommit=False)
+    assert store.wait_for_writer(60)
     v = make_version()
-    store.record_invocation(make_inv(v, 0, tag="d"))  # starts the writer process
-    store.flush()  # this one went to the writer thread (the process was not running yet)
-    wait_writer_process(store)
-    for i in range(1, n):
+    for i in range(n):
         store.record_invocation(make_inv(v, i, tag="d"))
+    time.sleep(0.2)  # the last lines are gathered until the writer process asks for them (~20 ms)
     with open(ready, "w") as f:
         f.write(str(store.writer_pid))
     os.kill(os.getpid(), signal.SIGKILL)

@@ -25,7 +25,6 @@ from store_helpers import (
     wait_for_writer_process,
     wait_for_writer_processes,
 )
-from store_workers import wait_writer_process
 
 from ell_git import GitStore
 
@@ -39,13 +38,12 @@ def _ell_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
 
 def test_invocations_go_through_the_writer_process(user_repo: Path) -> None:
     store = GitStore(user_repo, autocommit=False)
-    assert store.writer_pid is None  # nothing recorded: no process started
+    pid = store.writer_pid  # started with the store, in the background
+    assert pid is not None and b"ell_git.writer_child" in Path(f"/proc/{pid}/cmdline").read_bytes()
     v = make_version()
     store.record_version(v)
-    store.record_invocation(make_inv(v, 0))  # starts it; this one goes to the writer thread
-    pid = store.writer_pid
-    assert pid is not None and b"ell_git.writer_child" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    wait_writer_process(store)
+    store.record_invocation(make_inv(v, 0))  # most likely before it is ready: the writer thread takes it
+    assert store.wait_for_writer(60)
     for i in range(1, 300):
         store.record_invocation(make_inv(v, i))
     assert store.flush(timeout=30)
@@ -57,6 +55,22 @@ def test_invocations_go_through_the_writer_process(user_repo: Path) -> None:
     wait_for_writer_process(pid, timeout=5)  # close ends it
     assert os.listdir(user_repo / ".git" / "ell" / "journal") == []
     git(user_repo, "fsck", "--strict", "--no-progress")
+
+
+def test_lines_gathered_when_calls_stop_are_committed_without_a_flush(user_repo: Path) -> None:
+    store = GitStore(user_repo, autocommit=False, flush_interval=0.05)
+    v = make_version()
+    store.record_invocation(make_inv(v, 0))
+    assert store.wait_for_writer(60)
+    assert store.flush(timeout=30)
+    for i in range(1, 6):  # in quick succession: gathered, not written one by one
+        store.record_invocation(make_inv(v, i))
+    expected = sorted(make_inv(v, i).id for i in range(6))
+    deadline = time.monotonic() + 10
+    while sorted(recorded_ids(user_repo)) != expected:  # the writer process asks for them once input stops
+        assert time.monotonic() < deadline, "gathered lines were not committed without a flush"
+        time.sleep(0.05)
+    store.close()
 
 
 def test_a_killed_parent_loses_nothing_it_handed_over(user_repo: Path, tmp_path: Path) -> None:
@@ -76,7 +90,7 @@ def test_a_killed_writer_process_falls_back_to_the_thread(user_repo: Path) -> No
     store = GitStore(user_repo, autocommit=False, flush_interval=0.05)
     v = make_version()
     store.record_invocation(make_inv(v, 0))
-    wait_writer_process(store)
+    assert store.wait_for_writer(60)
     for i in range(1, 100):
         store.record_invocation(make_inv(v, i))
     assert store.flush(timeout=30)
@@ -98,7 +112,7 @@ def test_a_stalled_writer_process_overflows_to_the_thread_and_loses_nothing(user
     store = GitStore(user_repo, autocommit=False, flush_interval=0.05)
     v = make_version()
     store.record_invocation(make_inv(v, 0, outputs=BIG))
-    wait_writer_process(store)
+    assert store.wait_for_writer(60)
     pid = store.writer_pid
     os.kill(pid, signal.SIGSTOP)  # the pipe fills: the rest goes to the writer thread, nobody blocks
     try:
@@ -120,7 +134,7 @@ def test_problems_of_the_writer_process_are_warned_in_the_parent(user_repo: Path
     store = GitStore(user_repo, autocommit=False, flush_interval=0.05)
     v = make_version()
     store.record_invocation(make_inv(v, 0))
-    wait_writer_process(store)
+    assert store.wait_for_writer(60)
     assert store.flush(timeout=30)
     ref_file = user_repo / ".git" / store.inv_ref
     good = git(user_repo, "rev-parse", store.inv_ref).strip()
@@ -143,7 +157,7 @@ def test_a_forked_child_starts_its_own_writer_process(user_repo: Path) -> None:
     store = GitStore(user_repo, autocommit=False, flush_interval=0.05)
     v = make_version()
     store.record_invocation(make_inv(v, 0))
-    wait_writer_process(store)
+    assert store.wait_for_writer(60)
     parent_writer = store.writer_pid
     r, w = os.pipe()
     pid = os.fork()
@@ -152,7 +166,7 @@ def test_a_forked_child_starts_its_own_writer_process(user_repo: Path) -> None:
         try:
             os.close(r)
             store.record_invocation(make_inv(v, 1000, tag="child"))
-            wait_writer_process(store)
+            assert store.wait_for_writer(60)
             for i in range(1001, 1100):
                 store.record_invocation(make_inv(v, i, tag="child"))
             ok = store.flush(timeout=30)
