@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -375,8 +376,12 @@ class Writer:
 
     def _pack(self) -> None:
         # Geometric repacking rolls loose objects and small packs up, keeping few packs; it
-        # touches only objects, and git makes it safe against concurrent writers.
-        cmd = ["git", f"--git-dir={self.repo_path}", "repack", "-d", "-q", "--geometric=2"]
+        # touches only objects, and git makes it safe against concurrent writers. One thread, at the
+        # lowest priority: by default git compresses on every CPU, and on a small machine the user's
+        # program then waits for the CPU it was using.
+        cmd = ["git", "-c", "pack.threads=1", f"--git-dir={self.repo_path}", "repack", "-d", "-q", "--geometric=2"]
+        if shutil.which("nice"):
+            cmd = ["nice", "-n", "19", *cmd]
         try:
             subprocess.run(cmd, check=True, capture_output=True, timeout=3600)
         except (OSError, subprocess.SubprocessError) as exc:

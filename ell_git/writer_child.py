@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 READ_PAUSE = 0.005
 #: Input stopped this long after some came: ask the parent for lines it may be gathering.
 QUIET_SECONDS = 0.02
+#: Background work: when the machine is busy, the user's program gets the CPU first (at 5, about 3:1).
+NICENESS = 5
 #: How long the end of stdin may take to commit what is left before the process gives up (the journal keeps it).
 CLOSE_SECONDS = 120.0
 
@@ -76,6 +78,10 @@ def _bare_ell() -> None:
 
 def main(config: dict[str, Any]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop: by closing stdin
+    try:
+        os.nice(NICENESS)
+    except OSError:
+        pass
     _bare_ell()
     import pygit2
 
@@ -97,24 +103,32 @@ def main(config: dict[str, Any]) -> int:
 
     writer = Writer(config["repo"], config["ref"], config["journal"], make_versions, on_error=replies.warn,
                     **config["options"])
+    os.set_blocking(0, False)
     replies.send(b"R")
     active = False
     while True:
-        if active and not select.select([0], [], [], QUIET_SECONDS)[0]:
+        if not select.select([0], [], [], QUIET_SECONDS if active else None)[0]:
             replies.send(b"T")
             active = False
             continue
-        chunk = os.read(0, 2 * MESSAGE_BYTES)
-        if not chunk:
+        ended, flushed = False, False
+        while True:  # every message waiting: the parent's queue of messages is short (net.unix.max_dgram_qlen)
+            try:
+                message = os.read(0, 2 * MESSAGE_BYTES)
+            except BlockingIOError:
+                break
+            if not message:
+                ended = True
+                break
+            for line in message.split(b"\n"):
+                if line[:1] == b"{":
+                    _queue(writer, line, replies)
+                elif line[:1] == b"F":
+                    flushed = True
+                    replies.send(line + (b" 1" if writer.flush() else b" 0"))
+        if ended:
             break
         active = True
-        flushed = False
-        for line in chunk.split(b"\n"):
-            if line[:1] == b"{":
-                _queue(writer, line, replies)
-            elif line[:1] == b"F":
-                flushed = True
-                replies.send(line + (b" 1" if writer.flush() else b" 0"))
         if not flushed:
             time.sleep(READ_PAUSE)
     writer.close(CLOSE_SECONDS)

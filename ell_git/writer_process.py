@@ -16,9 +16,10 @@ together, up to `GATHER_BYTES`: one write per ~10 ms instead of one per call. A 
 is written at once, and when the lines stop the child asks for the rest (``T``, after
 `writer_child.QUIET_SECONDS` without input), so nothing waits long in the caller's memory.
 
-`send` never blocks for long: a line it cannot hand over (the child still starting) returns False
-and the caller queues it in-process; lines a write could not hand over (the channel full, the
-child gone, a message over `MESSAGE_BYTES`) go to `overflow` (the store's writer thread). A forked child of the caller starts its own
+`send` never blocks: a line it cannot hand over (the child still starting) returns False and the
+caller queues it in-process; while the child is behind, lines wait gathered (up to `HOLD_BYTES`);
+lines it cannot be given (it is gone, a line over `MESSAGE_BYTES`, more than `HOLD_BYTES` waiting)
+go to `overflow` (the store's writer thread). A forked child of the caller starts its own
 writer process on its first line. The child's problems come back as warnings.
 """
 
@@ -49,6 +50,8 @@ MESSAGE_BYTES = 1 << 20
 GATHER_SECONDS = 0.01
 #: ... up to this many bytes per write.
 GATHER_BYTES = 32 * 1024
+#: While the child is behind (its input full), lines wait here up to this, then go to the writer thread.
+HOLD_BYTES = 4 << 20
 #: How long the reply thread waits for the exit code of a child that closed its output.
 EXIT_SECONDS = 5.0
 
@@ -158,23 +161,34 @@ class WriterProcess:
             return True
 
     def _write_gathered(self, now: float) -> None:
-        """Write the gathered lines as one message (lock held); if the channel does not take it,
-        they go to `overflow`."""
-        lines, size = self._gathered, self._gathered_bytes
-        self._gathered, self._gathered_bytes = [], 0
+        """Write the gathered lines, in messages of up to `GATHER_BYTES` (lock held). What a full
+        channel does not take stays gathered for the next write, up to `HOLD_BYTES`; beyond, and
+        whatever the child cannot be given (it is gone, a line over `MESSAGE_BYTES`), goes to
+        `overflow`."""
         self._last_write = now
-        try:
-            if size <= MESSAGE_BYTES:
-                os.write(self._fd, lines[0] if len(lines) == 1 else b"".join(lines))
-                return
-        except BlockingIOError:
-            pass  # the channel is full
-        except OSError as exc:
-            if exc.errno != errno.EMSGSIZE:  # (a message above the buffer size: these lines only)
-                self.usable = False  # the child is gone: the reply thread says so
-        except ValueError:
-            self.usable = False
-        self.overflow(lines)
+        lines, start = self._gathered, 0
+        while start < len(lines):
+            end, size = start + 1, len(lines[start])
+            while end < len(lines) and size + len(lines[end]) <= GATHER_BYTES:
+                size += len(lines[end])
+                end += 1
+            try:
+                if size > MESSAGE_BYTES:
+                    raise OSError(errno.EMSGSIZE, "message too long")
+                os.write(self._fd, lines[start] if end - start == 1 else b"".join(lines[start:end]))
+            except BlockingIOError:
+                break  # the child is behind: these wait here
+            except (OSError, ValueError) as exc:
+                if getattr(exc, "errno", None) != errno.EMSGSIZE:
+                    self.usable = False  # the child is gone (the reply thread says so): the rest too
+                    end = len(lines)
+                self.overflow(lines[start:end])
+            start = end
+        self._gathered = lines[start:]
+        self._gathered_bytes = sum(map(len, self._gathered))
+        if self._gathered_bytes > HOLD_BYTES:
+            self.overflow(self._gathered)
+            self._gathered, self._gathered_bytes = [], 0
 
     def start_flush(self, timeout: float | None) -> _Reply | None:
         """Ask the child to commit everything sent so far. None: it has nothing of ours (never
@@ -191,8 +205,9 @@ class WriterProcess:
                 if self._fd < 0:
                     break
                 try:
-                    os.write(self._fd, b"F" + token + b"\n")
-                    return reply
+                    if not self._gathered:  # the marker comes after every line
+                        os.write(self._fd, b"F" + token + b"\n")
+                        return reply
                 except BlockingIOError:
                     pass
                 except (OSError, ValueError):
@@ -219,6 +234,9 @@ class WriterProcess:
         with self._lock:
             if self._gathered and self._fd >= 0:
                 self._write_gathered(time.monotonic())
+            if self._gathered:  # the child is behind: its input closes now, these go to the writer thread
+                self.overflow(self._gathered)
+                self._gathered, self._gathered_bytes = [], 0
             self._close_input()
 
     def _close_input(self) -> None:  # lock held
