@@ -421,11 +421,13 @@ def memory(run: Run) -> None:
                  cwd=run.work, stderr=run.log_file, timeout=3600)
     run.raw[MEMORY] = {"queued": q, "default": d}
     run.table.set(MEMORY, "writer with N invocations queued: peak RSS", q["peak_mb"],
-                  f"N = {n:,} held in the queue, then flushed in {q['flush_s']} s; process RSS before: {q['base_mb']} MB")
+                  f"N = {n:,} held in the writer thread's queue (the writer process's fallback), then flushed in "
+                  f"{q['flush_s']} s; process RSS before: {q['base_mb']} MB")
     run.table.set(MEMORY, "memory per queued invocation", q["bytes_per_queued"],
                   "RSS growth ÷ N: a plain record waits as its JSON line (serialised on the caller's thread)")
     run.table.set(MEMORY, "default settings, N recorded at full speed: peak RSS", d["peak_mb"],
-                  f"N = {n:,}; deepest queue seen {d['max_queue_seen']:,} (max_queue 100,000 bounds it)")
+                  f"N = {n:,}; the writer process's peak RSS: {d.get('writer_process_peak_mb')} MB; deepest "
+                  f"writer-thread queue seen {d['max_queue_seen']:,} (max_queue 100,000 bounds it)")
 
 
 # -- main ----------------------------------------------------------------------------------------
