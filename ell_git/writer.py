@@ -19,14 +19,13 @@ import shutil
 import subprocess
 import threading
 import time
-import weakref
 from typing import Any, Callable
 
 import pygit2
 
 from ell.store import InvocationRecord, VersionRecord
 
-from . import faults, layout, refs
+from . import faults, forks, layout, refs
 from . import journal as jr
 from .batch import Batch, Marker, Spilled, batch_from_entry, new_batch_id, serialise
 from .repo import signature
@@ -45,7 +44,6 @@ STAGE_SECONDS = 0.01
 _STOP = object()
 #: What the queue holds for an invocation: the record itself, or its (version id, line, lmp name).
 _RECORDS = (InvocationRecord, tuple)
-_live: "weakref.WeakSet[Writer]" = weakref.WeakSet()
 
 
 class Writer:
@@ -77,7 +75,7 @@ class Writer:
         self._packer: threading.Thread | None = None
         self.hurry = threading.Event()  # closing: no more waiting for models
         self._start()
-        _live.add(self)
+        forks.reset_in_children(self)
 
     # -- caller side: must stay a few µs -------------------------------------------------------
     def put(self, item: Any) -> None:
@@ -484,15 +482,3 @@ class Writer:
         if faults.ARMED:
             faults.reached("version")
         vw.write(v)
-
-
-def _after_fork_in_child() -> None:
-    for w in list(_live):
-        try:
-            w._after_fork()
-        except Exception:
-            pass
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -34,12 +34,11 @@ import subprocess
 import sys
 import threading
 import time
-import weakref
 from typing import Any, Callable, Iterator
 
 import orjson
 
-from . import faults
+from . import faults, forks
 
 #: Send buffer asked for: ~1,400 typical lines of slack while the child commits (the kernel may
 #: grant less: net.core.wmem_max).
@@ -56,7 +55,6 @@ HOLD_BYTES = 4 << 20
 EXIT_SECONDS = 5.0
 
 
-_live: "weakref.WeakSet[WriterProcess]" = weakref.WeakSet()
 
 
 def usable_interpreter() -> bool:
@@ -92,7 +90,7 @@ class WriterProcess:
         self._gathered: list[bytes] = []  # lines not written yet (lock held)
         self._gathered_bytes = 0
         self._last_write = 0.0
-        _live.add(self)
+        forks.reset_in_children(self)
 
     @property
     def pid(self) -> int | None:
@@ -336,15 +334,3 @@ def _wait_writable(fd: int, timeout: float) -> bool:
         return bool(select.select([], [fd], [], timeout)[1])
     except (OSError, ValueError):
         return True  # closed: the next write says why
-
-
-def _after_fork_in_child() -> None:
-    for process in list(_live):
-        try:
-            process._after_fork()
-        except Exception:
-            pass
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -14,6 +14,7 @@ import time
 import traceback
 import warnings
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 import store_workers
@@ -30,6 +31,17 @@ from ell_git import GitStore
 
 SPAWN = multiprocessing.get_context("spawn")
 BIG = [{"role": "assistant", "content": [{"text": "x" * 2000}]}]
+
+
+@pytest.fixture
+def running(user_repo: Path) -> Iterator[tuple[GitStore, Any]]:
+    """A store whose writer process runs, with invocation 0 committed."""
+    store = GitStore(user_repo, autocommit=False, flush_interval=0.05)
+    v = make_version()
+    store.record_invocation(make_inv(v, 0))
+    assert store.wait_for_writer(60) and store.flush(timeout=30)
+    yield store, v
+    store.close()
 
 
 def _ell_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
@@ -57,12 +69,9 @@ def test_invocations_go_through_the_writer_process(user_repo: Path) -> None:
     git(user_repo, "fsck", "--strict", "--no-progress")
 
 
-def test_lines_gathered_when_calls_stop_are_committed_without_a_flush(user_repo: Path) -> None:
-    store = GitStore(user_repo, autocommit=False, flush_interval=0.05)
-    v = make_version()
-    store.record_invocation(make_inv(v, 0))
-    assert store.wait_for_writer(60)
-    assert store.flush(timeout=30)
+def test_lines_gathered_when_calls_stop_are_committed_without_a_flush(user_repo: Path,
+                                                                      running: tuple[GitStore, Any]) -> None:
+    store, v = running
     for i in range(1, 6):  # in quick succession: gathered, not written one by one
         store.record_invocation(make_inv(v, i))
     expected = sorted(make_inv(v, i).id for i in range(6))
@@ -86,11 +95,8 @@ def test_a_killed_parent_loses_nothing_it_handed_over(user_repo: Path, tmp_path:
     git(user_repo, "fsck", "--strict", "--no-progress")
 
 
-def test_a_killed_writer_process_falls_back_to_the_thread(user_repo: Path) -> None:
-    store = GitStore(user_repo, autocommit=False, flush_interval=0.05)
-    v = make_version()
-    store.record_invocation(make_inv(v, 0))
-    assert store.wait_for_writer(60)
+def test_a_killed_writer_process_falls_back_to_the_thread(user_repo: Path, running: tuple[GitStore, Any]) -> None:
+    store, v = running
     for i in range(1, 100):
         store.record_invocation(make_inv(v, i))
     assert store.flush(timeout=30)
@@ -108,13 +114,11 @@ def test_a_killed_writer_process_falls_back_to_the_thread(user_repo: Path) -> No
     assert sorted(recorded_ids(user_repo)) == sorted(make_inv(v, i).id for i in range(200))
 
 
-def test_a_stalled_writer_process_overflows_to_the_thread_and_loses_nothing(user_repo: Path) -> None:
-    store = GitStore(user_repo, autocommit=False, flush_interval=0.05)
-    v = make_version()
-    store.record_invocation(make_inv(v, 0, outputs=BIG))
-    assert store.wait_for_writer(60)
+def test_a_stalled_writer_process_overflows_to_the_thread_and_loses_nothing(user_repo: Path,
+                                                                           running: tuple[GitStore, Any]) -> None:
+    store, v = running
     pid = store.writer_pid
-    os.kill(pid, signal.SIGSTOP)  # the pipe fills: the rest goes to the writer thread, nobody blocks
+    os.kill(pid, signal.SIGSTOP)  # its input fills: lines wait gathered, then go to the writer thread
     try:
         n = 3000  # ~2 KB each: more than the pipe holds
         for i in range(1, n):
@@ -130,12 +134,9 @@ def test_a_stalled_writer_process_overflows_to_the_thread_and_loses_nothing(user
     assert len(refs) >= 2  # committed by both writers
 
 
-def test_problems_of_the_writer_process_are_warned_in_the_parent(user_repo: Path) -> None:
-    store = GitStore(user_repo, autocommit=False, flush_interval=0.05)
-    v = make_version()
-    store.record_invocation(make_inv(v, 0))
-    assert store.wait_for_writer(60)
-    assert store.flush(timeout=30)
+def test_problems_of_the_writer_process_are_warned_in_the_parent(user_repo: Path,
+                                                                 running: tuple[GitStore, Any]) -> None:
+    store, v = running
     ref_file = user_repo / ".git" / store.inv_ref
     good = git(user_repo, "rev-parse", store.inv_ref).strip()
     garbage = "0123456789abcdef0123456789abcdef01234567"
@@ -153,11 +154,8 @@ def test_problems_of_the_writer_process_are_warned_in_the_parent(user_repo: Path
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_a_forked_child_starts_its_own_writer_process(user_repo: Path) -> None:
-    store = GitStore(user_repo, autocommit=False, flush_interval=0.05)
-    v = make_version()
-    store.record_invocation(make_inv(v, 0))
-    assert store.wait_for_writer(60)
+def test_a_forked_child_starts_its_own_writer_process(user_repo: Path, running: tuple[GitStore, Any]) -> None:
+    store, v = running
     parent_writer = store.writer_pid
     r, w = os.pipe()
     pid = os.fork()
