@@ -8,8 +8,9 @@ a ``SOCK_SEQPACKET`` socket: each read is one message of whole frames, each endi
 
 On stdout: ``R`` once the writer runs, flush replies, ``W<kind><TAB><message>`` for problems
 (the parent warns), and ``T`` when input stopped for `QUIET_SECONDS` (the parent then writes the
-lines it was gathering, see `writer_process`). End of stdin (the parent closed it, exited or was killed) closes the writer:
-whatever was sent is committed, so a dying parent loses nothing it had handed over.
+lines it was gathering, see `writer_process`). End of stdin (the parent closed it, exited or was
+killed) closes the writer: whatever was sent is committed, so a dying parent loses nothing it had
+handed over.
 """
 
 from __future__ import annotations
@@ -49,14 +50,14 @@ class _Replies:
     def send(self, frame: bytes) -> None:
         with self._lock:
             view = memoryview(frame + b"\n")
-            while view:
-                view = view[os.write(1, view):]
+            try:
+                while view:
+                    view = view[os.write(1, view):]
+            except OSError:
+                pass  # the parent is gone: nobody to tell, and what it sent is still committed
 
     def warn(self, kind: str, message: str) -> None:
-        try:
-            self.send(b"W" + kind.encode() + b"\t" + message.replace("\n", " ").encode())
-        except OSError:
-            pass  # the parent is gone: nobody to tell
+        self.send(b"W" + kind.encode() + b"\t" + message.replace("\n", " ").encode())
 
 
 def _bare_ell() -> None:
@@ -105,34 +106,40 @@ def main(config: dict[str, Any]) -> int:
                     **config["options"])
     os.set_blocking(0, False)
     replies.send(b"R")
+    try:
+        _serve(writer, replies, 2 * MESSAGE_BYTES)
+    finally:  # whatever happened, commit what was received
+        writer.close(CLOSE_SECONDS)
+    return 0
+
+
+def _serve(writer: "Writer", replies: _Replies, read_size: int) -> None:
+    """Queue the lines and answer the flushes read from stdin, until it ends."""
     active = False
     while True:
         if not select.select([0], [], [], QUIET_SECONDS if active else None)[0]:
             replies.send(b"T")
             active = False
             continue
-        ended, flushed = False, False
+        flushed = False
         while True:  # every message waiting: the parent's queue of messages is short (net.unix.max_dgram_qlen)
             try:
-                message = os.read(0, 2 * MESSAGE_BYTES)
+                message = os.read(0, read_size)
             except BlockingIOError:
                 break
+            except OSError:
+                message = b""
             if not message:
-                ended = True
-                break
+                return
             for line in message.split(b"\n"):
                 if line[:1] == b"{":
                     _queue(writer, line, replies)
                 elif line[:1] == b"F":
                     flushed = True
                     replies.send(line + (b" 1" if writer.flush() else b" 0"))
-        if ended:
-            break
         active = True
         if not flushed:
             time.sleep(READ_PAUSE)
-    writer.close(CLOSE_SECONDS)
-    return 0
 
 
 def _queue(writer: "Writer", line: bytes, replies: _Replies) -> None:

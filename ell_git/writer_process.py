@@ -132,7 +132,8 @@ class WriterProcess:
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "ell_git.writer_child", orjson.dumps(config).decode()],
-                stdin=child_in, stdout=child_out, close_fds=True, start_new_session=True, env=env)
+                stdin=child_in, stdout=child_out, close_fds=True, start_new_session=True, env=env,
+                cwd=self.config["repo"])  # `-m` puts the working directory first on sys.path: not the user's
         except BaseException:
             _close(self._fd, self._out)
             raise
