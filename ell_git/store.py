@@ -1,7 +1,8 @@
 """`GitStore`: ell's `Store` protocol on a git repository.
 
-The public methods only enqueue (see `writer`); they never raise into the caller: a problem is
-warned about once per kind and the call goes on, and records wait in the journal for a retry.
+The public methods only hand records over (to the writer process, see `writer_process`, or the
+writer thread, see `writer`); they never raise into the caller: a problem is warned about once per
+kind and the call goes on, and records wait in the journal for a retry.
 """
 
 from __future__ import annotations
@@ -137,12 +138,13 @@ class GitStore(Freezer, EvalHooks):
             self._warn("record_version", f"could not record a version: {exc}")
 
     def record_invocation(self, invocation: InvocationRecord) -> None:
-        """Queue an invocation: a deque append; writing happens in the background.
+        """Hand an invocation over; writing to git happens in the background.
 
         A plain record (JSON data, text messages, small arguments) is serialised here, in a few µs
-        of C, and written to the writer process's pipe: queued as live objects it would outlive
-        young collections and cost the caller more in full ones. Anything else (images, user
-        objects), and what the pipe cannot take now, is queued for the writer thread."""
+        of C, and handed to the writer process (`writer_process`; gathered, one write per ~10 ms):
+        queued as live objects it would outlive young collections and cost the caller more in full
+        ones. Anything else (images, user objects), and what the writer process cannot take, is
+        queued for the writer thread."""
         try:
             if self._closed:
                 self._warn("closed", "the store is closed: this invocation is not recorded (ell.init() opens a new one)")
@@ -186,7 +188,8 @@ class GitStore(Freezer, EvalHooks):
             return False
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush (waiting at most `timeout`, default `exit_timeout`), stop the writer threads."""
+        """Flush (waiting at most `timeout`, default `exit_timeout`), stop the writer threads and
+        the writer process."""
         if self._closed:
             return
         self._closed = True
