@@ -125,7 +125,7 @@ class WriterProcess:
         try:
             ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CHANNEL_BYTES)
         except OSError:
-            pass  # a smaller buffer: lines overflow to the writer thread sooner
+            pass  # a smaller buffer: lines wait gathered sooner
         ours.setblocking(False)
         self._fd, child_in = ours.detach(), theirs.detach()
         self._out, child_out = os.pipe()
@@ -135,7 +135,8 @@ class WriterProcess:
                 stdin=child_in, stdout=child_out, close_fds=True, start_new_session=True, env=env,
                 cwd=self.config["repo"])  # `-m` puts the working directory first on sys.path: not the user's
         except BaseException:
-            _close(self._fd, self._out)
+            fds, self._fd, self._out = (self._fd, self._out), -1, -1  # forgotten before closed (see `_close_input`)
+            _close(*fds)
             raise
         finally:
             _close(child_in, child_out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import time
 import traceback
 import warnings
@@ -188,6 +189,22 @@ def test_a_forked_child_starts_its_own_writer_process(user_repo: Path, running: 
     expected = [make_inv(v, i).id for i in range(100)] + [make_inv(v, i, tag="child").id for i in range(1000, 1100)]
     assert sorted(recorded_ids(user_repo)) == sorted(expected)
     wait_for_writer_processes(user_repo)
+
+
+def test_a_writer_process_that_cannot_start_is_warned_once_and_the_thread_records(
+        user_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "executable", str(user_repo / "missing" / "python3"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        store = GitStore(user_repo, autocommit=False)
+        v = make_version()
+        for i in range(20):
+            store.record_invocation(make_inv(v, i))
+        assert store.flush(timeout=30) and store.writer_pid is None and not store.wait_for_writer(0.5)
+        store.close()
+    msgs = _ell_warnings(caught)
+    assert len(msgs) == 1 and "could not start the writer process" in msgs[0], msgs
+    assert len(recorded_ids(user_repo)) == 20
 
 
 def test_writer_process_off_writes_from_a_thread(user_repo: Path) -> None:
