@@ -198,7 +198,6 @@ def opaque(v: Any) -> str:
     return f"<unserializable: {type(v).__name__}>"
 
 
-
 def _key(k: Any) -> str:
     if isinstance(k, int) and not isinstance(k, bool):
         return str(int(k))  # not orjson: it refuses integers beyond 64 bits, and the whole record was lost

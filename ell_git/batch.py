@@ -56,6 +56,13 @@ def keep(line: bytes) -> bytes:
     return bytes(memoryview(line)[:-1] if line[-1:] == b"\n" else memoryview(line))
 
 
+def queue_item(line: bytes) -> tuple[str, bytes, str]:
+    """What the writer queues for a serialised line: (version id, line, lmp name). Raises
+    orjson.JSONDecodeError, KeyError or TypeError for a line that is not an invocation."""
+    record = orjson.loads(line)
+    return str(record["version_id"]), line, str(record["lmp_name"])
+
+
 @dataclass
 class Batch:
     id: str

@@ -15,13 +15,12 @@ import time
 import warnings
 from typing import Any, Callable
 
-import orjson
 import pygit2
 
 from ell.store import InvocationRecord, VersionRecord
 
 from . import refs
-from .batch import keep, serialise_plain
+from .batch import keep, queue_item, serialise_plain
 from .evals import EvalHooks
 from .freeze import Freezer
 from .reader import Reader
@@ -166,8 +165,7 @@ class GitStore(Freezer, EvalHooks):
         """Lines the writer process could not be given: the writer thread takes them."""
         for line in lines:
             try:
-                record = orjson.loads(line)
-                self._writer.put((str(record["version_id"]), keep(line), str(record["lmp_name"])))  # type: ignore[union-attr]
+                self._writer.put(queue_item(keep(line)))  # type: ignore[union-attr]
             except Exception as exc:
                 self._warn("record_invocation", f"could not record an invocation: {exc}")
 

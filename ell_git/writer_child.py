@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 
@@ -88,6 +88,7 @@ def main(config: dict[str, Any]) -> int:
 
     from . import faults
     from .versions import VersionWriter
+    from .batch import queue_item
     from .writer import Writer
     from .writer_process import MESSAGE_BYTES
 
@@ -107,13 +108,14 @@ def main(config: dict[str, Any]) -> int:
     os.set_blocking(0, False)
     replies.send(b"R")
     try:
-        _serve(writer, replies, 2 * MESSAGE_BYTES)
+        _serve(writer, queue_item, replies, 2 * MESSAGE_BYTES)
     finally:  # whatever happened, commit what was received
         writer.close(CLOSE_SECONDS)
     return 0
 
 
-def _serve(writer: "Writer", replies: _Replies, read_size: int) -> None:
+def _serve(writer: "Writer", queue_item: Callable[[bytes], tuple[str, bytes, str]], replies: _Replies,
+           read_size: int) -> None:
     """Queue the lines and answer the flushes read from stdin, until it ends."""
     active = False
     while True:
@@ -133,21 +135,16 @@ def _serve(writer: "Writer", replies: _Replies, read_size: int) -> None:
                 return
             for line in message.split(b"\n"):
                 if line[:1] == b"{":
-                    _queue(writer, line, replies)
+                    try:
+                        writer.put(queue_item(line))
+                    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                        replies.warn("writer-input", f"the writer process got a line that is not an invocation ({exc}); skipped")
                 elif line[:1] == b"F":
                     flushed = True
                     replies.send(line + (b" 1" if writer.flush() else b" 0"))
         active = True
         if not flushed:
             time.sleep(READ_PAUSE)
-
-
-def _queue(writer: "Writer", line: bytes, replies: _Replies) -> None:
-    try:
-        record = orjson.loads(line)
-        writer.put((str(record["version_id"]), line, str(record["lmp_name"])))
-    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-        replies.warn("writer-input", f"the writer process got a line that is not an invocation ({exc}); skipped")
 
 
 if __name__ == "__main__":
