@@ -199,7 +199,7 @@ class GitStore(Freezer, EvalHooks):
                 self._writer_process.end_input()  # it commits what it has meanwhile, then exits
             if self._writer is not None:
                 self._writer.close(timeout)
-            if self._writer_process is not None and not self._writer_process.wait_exit(max(0.1, deadline - time.monotonic())):
+            if self._writer_process is not None and not self._writer_process.wait_done(max(0.1, deadline - time.monotonic())):
                 self._warn("close", "the writer process is still committing; it finishes by itself")
         except Exception as exc:
             self._warn("close", f"close failed: {exc}; unwritten records stay in the journal for the next run")

@@ -131,6 +131,11 @@ class Writer:
             self.on_error("journal", f"could not close the journal: {exc}")
         return clean
 
+    def wait_packed(self, timeout: float | None = None) -> None:
+        """Wait for a background repack to end (it is bounded: see `_pack`)."""
+        if self._packer is not None:
+            self._packer.join(timeout)
+
     def _full(self, item: Any) -> None:
         """Back-pressure: wait briefly for room, then spill to the journal; never drop."""
         self._wake.set()
@@ -368,9 +373,14 @@ class Writer:
         self._loose += n
         if not self.pack_every or self._loose < self.pack_every or (self._packer and self._packer.is_alive()):
             return
-        self._loose = 0
-        self._packer = threading.Thread(target=self._pack, name="ell-pack", daemon=True)
+        self._packer = threading.Thread(target=self._pack_while_loose, name="ell-pack", daemon=True)
         self._packer.start()
+
+    def _pack_while_loose(self) -> None:
+        # Objects written during a repack are left loose by it: pack again if enough came meanwhile.
+        while self._loose >= self.pack_every:
+            self._loose = 0
+            self._pack()
 
     def _pack(self) -> None:
         # Geometric repacking rolls loose objects and small packs up, keeping few packs; it

@@ -10,7 +10,8 @@ On stdout: ``R`` once the writer runs, flush replies, ``W<kind><TAB><message>`` 
 (the parent warns), and ``T`` when input stopped for `QUIET_SECONDS` (the parent then writes the
 lines it was gathering, see `writer_process`). End of stdin (the parent closed it, exited or was
 killed) closes the writer: whatever was sent is committed, so a dying parent loses nothing it had
-handed over.
+handed over. Then ``D`` (done: the parent's close stops waiting), and the process stays until a
+repack it started ends, so that nothing of ours runs on unsupervised in the repository.
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ def main(config: dict[str, Any]) -> int:
         _serve(writer, queue_item, replies, 2 * MESSAGE_BYTES)
     finally:  # whatever happened, commit what was received
         writer.close(CLOSE_SECONDS)
+        replies.send(b"D")
+        writer.wait_packed()
     return 0
 
 

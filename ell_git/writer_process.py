@@ -84,6 +84,7 @@ class WriterProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._fd = self._out = -1
         self._closing = False
+        self._done = threading.Event()  # the child committed all it was sent (``D``), or it is gone
         self._lock = threading.Lock()  # guards the channel and the gathered lines
         self._tokens = itertools.count(1)
         self._replies: dict[bytes, _Reply] = {}
@@ -229,7 +230,7 @@ class WriterProcess:
         return reply.ok
 
     def end_input(self) -> None:
-        """Close the child's input: it commits what it has, then exits (see `wait_exit`)."""
+        """Close the child's input: it commits what it has, then says so (see `wait_done`)."""
         self._closing = True
         with self._lock:
             if self._gathered and self._fd >= 0:
@@ -245,17 +246,11 @@ class WriterProcess:
         fd, self._fd = self._fd, -1
         _close(fd)
 
-    def wait_exit(self, timeout: float | None) -> bool:
-        """Whether the child ended within `timeout` (if not, it goes on by itself and what it
-        does not commit stays in its journal for the next process)."""
-        if self._proc is None:
-            return True
-        try:
-            self._proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return False
-        self._reader.join(1.0)
-        return True
+    def wait_done(self, timeout: float | None) -> bool:
+        """Whether the child committed everything within `timeout` (if not, it goes on by itself
+        and what it does not commit stays in its journal for the next process). It may stay a
+        while after, for a repack; nobody waits for that."""
+        return self._proc is None or self._done.wait(timeout)
 
     # -- replies -------------------------------------------------------------------------------
     def _read(self, out: int, proc: subprocess.Popen[bytes]) -> None:
@@ -263,6 +258,8 @@ class WriterProcess:
             kind, body = frame[:1], frame[1:]
             if kind == b"R":
                 self.usable = True
+            elif kind == b"D":
+                self._done.set()
             elif kind == b"T":  # the child heard nothing for a while: hand over what is gathered
                 with self._lock:
                     if self._gathered and self._fd >= 0:
@@ -280,15 +277,16 @@ class WriterProcess:
             self._out = -1
         _close(out)
         self.usable = False
+        self._done.set()
         for token in list(self._replies):
             reply = self._replies.pop(token, None)
             if reply is not None:
                 reply.event.set()  # not ok
+        try:
+            code: Any = proc.wait(EXIT_SECONDS)  # reaped: no zombie left behind
+        except subprocess.TimeoutExpired:
+            code = "none yet"
         if not self._closing:
-            try:
-                code: Any = proc.wait(EXIT_SECONDS)
-            except subprocess.TimeoutExpired:
-                code = "none yet"
             self.on_error("writer-process", (
                 f"the writer process ended unexpectedly (exit code {code}); recording goes on in this process, "
                 "lines it had not read yet are lost"))
@@ -298,6 +296,7 @@ class WriterProcess:
         self.usable = False
         self._unstarted = True
         self._proc = None
+        self._done = threading.Event()
         self._lock = threading.Lock()
         self._replies = {}
         self._gathered, self._gathered_bytes = [], 0  # the parent's: it writes them

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import orjson
-from store_helpers import all_lines, git, make_inv, make_version, python_env
+from store_helpers import all_lines, git, make_inv, make_version, python_env, wait_for_writer_process
 
 from ell.serialize import call_cache_key
 from ell_git import GitStore, Reader
@@ -118,8 +118,9 @@ def test_store_packs_its_objects_in_the_background(user_repo):
         s.record_invocation(make_inv(v, k, tag="pack"))
         s.flush(timeout=30)
     s.close()
-    if s._writer._packer is not None:
-        s._writer._packer.join(60)
+    if s.writer_pid is not None:
+        wait_for_writer_process(s.writer_pid)  # it stays until its repack ends
+    s._writer.wait_packed(60)
     counts = dict(ln.split(": ") for ln in git(user_repo, "count-objects", "-v").splitlines())
     assert int(counts["packs"]) >= 1 and int(counts["in-pack"]) > int(counts["count"])
     git(user_repo, "fsck", "--strict", "--no-progress")

@@ -83,6 +83,7 @@ def test_sigkill_mid_batch_keeps_flushed_records_and_fsck_clean(user_repo, tmp_p
     os.kill(p.pid, signal.SIGKILL)
     p.join(30)
     acknowledged = int(progress.read_text().split()[-1])
+    wait_for_writer_processes(user_repo)  # it commits what it was sent; git fsck is not for a repository being written
     git(user_repo, "fsck", "--strict", "--no-progress")
     v = make_version()
     ids = recorded_ids(user_repo)
