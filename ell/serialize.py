@@ -57,7 +57,9 @@ def dumps_spliced(value: dict[str, Any], parts: dict[str, bytes], *, plain: bool
     """`dumps({**value, **parts})` where `parts` are canonical JSON bytes already (spliced in, not
     encoded again). With `plain`, as `dumps_plain`: None unless everything is plain. With
     `newline`, a JSON line (the plain encoding only)."""
-    spliced = {**value, **{k: orjson.Fragment(v) for k, v in parts.items()}}
+    spliced = dict(value)
+    for key, part in parts.items():
+        spliced[key] = orjson.Fragment(part)
     try:
         if plain:
             return orjson.dumps(spliced, default=_plain_default, option=_FAST_LINE if newline else _FAST)

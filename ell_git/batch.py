@@ -45,9 +45,9 @@ def serialise_plain(inv: InvocationRecord, *, newline: bool = False) -> bytes | 
 
 
 def _line(inv: InvocationRecord, args: bytes, bound: bytes, **options: bool) -> bytes | None:
-    fields = dict(vars(inv))
-    fields["cache_key"] = cache_key(str(inv.version_id), args, bound)
-    return dumps_spliced(fields, {"args": args, "bound_globals": bound}, **options)
+    key = cache_key(str(inv.version_id), args, bound)  # hex: a JSON string as it is
+    return dumps_spliced(vars(inv), {"args": args, "bound_globals": bound, "cache_key": b'"%s"' % key.encode()},
+                         **options)
 
 
 def keep(line: bytes) -> bytes:
