@@ -17,7 +17,7 @@ from ..configurator import config
 from ..providers import ProviderCall, ProviderResult, resolve_client
 from ..store import InvocationRecord, cache_key
 from ..types import Message
-from ..types.lstr import lstr, origin_ids
+from ..types.lstr import origin_ids, traced_by
 from . import tracking
 
 
@@ -138,7 +138,7 @@ class Call:
             else:
                 m._origin = self.id
         if self.spec.text_output:
-            texts = [lstr(m.text_only, self.id) for m in messages]
+            texts = [traced_by(m.text_only, self.id) for m in messages]
             return texts[0] if len(texts) == 1 else texts
         result: Any = messages[0] if len(messages) == 1 else messages
         return self.spec.post_callback(result) if self.spec.post_callback else result

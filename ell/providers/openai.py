@@ -14,7 +14,7 @@ import openai
 from pydantic import BaseModel
 
 from ..types import ContentBlock, Message, ToolCall
-from ..types.lstr import lstr
+from ..types.lstr import lstr, traced
 from .base import ModelRefusalError, Provider, ProviderCall, ProviderResult
 
 
@@ -120,7 +120,7 @@ def _message_from_choice(call: ProviderCall, message: Any) -> Message:
     # Only `parse` results have the field; a missing attribute costs pydantic an exception (~1.5 µs).
     parsed = message.__dict__.get("parsed") if hasattr(message, "__dict__") else getattr(message, "parsed", None)
     if parsed is None and message.content is not None and not message.tool_calls:  # plain text: the hot path
-        return Message.of_text(message.role or "assistant", lstr(message.content, call.origin_id))
+        return Message.of_text(message.role or "assistant", traced(message.content, call.origin_id))
     blocks: list[ContentBlock] = []
     if parsed is not None:
         blocks.append(ContentBlock(parsed=parsed))
@@ -135,9 +135,14 @@ def _message_from_choice(call: ProviderCall, message: Any) -> Message:
 
 def _result(call: ProviderCall, params: dict[str, Any], completion: Any) -> ProviderResult:
     messages = [_message_from_choice(call, c.message) for c in completion.choices]
-    sent = {k: v for k, v in params.items() if k not in ("messages", "model")}
-    meta = {"id": getattr(completion, "id", None), "system_fingerprint": getattr(completion, "system_fingerprint", None)}
-    return ProviderResult(messages, _usage(completion.usage), sent, meta)
+    return ProviderResult(messages, _usage(completion.usage), _sent(call, params))
+
+
+def _sent(call: ProviderCall, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters sent, without messages and model: the call's own unless tools were added."""
+    if not call.tools:
+        return call.api_params
+    return {k: v for k, v in params.items() if k not in ("messages", "model")}
 
 
 class _StreamAssembler:
@@ -184,7 +189,7 @@ class _StreamAssembler:
             if len(blocks) > 1 and not blocks[0].text:
                 blocks = blocks[1:]
             messages.append(Message(role="assistant", content=blocks))
-        sent = {k: v for k, v in self.params.items() if k not in ("messages", "model")}
+        sent = {k: v for k, v in self.params.items() if k not in ("messages", "model")}  # with stream options
         return ProviderResult(messages, self.usage, sent)
 
 

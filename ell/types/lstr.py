@@ -123,6 +123,26 @@ for _name in (
 _lstr = lstr  # ell-ai's name
 
 
+def traced(text: str, origin_id: str | None) -> lstr:
+    """`lstr(text, origin_id)` for a plain `text`, without the constructor's checks: ell makes one
+    for every call's output."""
+    s = _str_new(lstr, text)
+    s.__origin_trace__ = frozenset((origin_id,)) if origin_id is not None else _EMPTY
+    return s
+
+
+def traced_by(text: str, origin_id: str) -> lstr:
+    """`text` as an lstr traced to `origin_id` alone: `text` itself when it is one already."""
+    if type(text) is lstr:
+        trace = text.__origin_trace__
+        if len(trace) == 1 and origin_id in trace:
+            return text
+    return lstr(text, origin_id)
+
+
+_str_new = str.__new__
+
+
 def origin_ids(values: Iterable[Any]) -> frozenset[str]:
     """Origins of every `lstr` among `values` (looking one level into lists, tuples and dicts)."""
     trace = _EMPTY

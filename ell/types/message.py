@@ -289,8 +289,8 @@ class Message(BaseModel):
     def of_text(cls, role: str, text: str) -> "Message":
         """A one-text-block message built without validation, for messages ell makes itself on
         every call's path (validation is ~7 µs a message, most of the framework's own cost)."""
-        return _trusted(cls, {"role": role, "content": [_trusted(ContentBlock, {**_EMPTY_BLOCK, "text": text})]},
-                        _MESSAGE_PRIVATE)
+        block = _trusted(ContentBlock, {**_EMPTY_BLOCK, "text": text}, {"text"}, None)
+        return _trusted(cls, {"role": role, "content": [block]}, {"role", "content"}, {"_origin": None})
 
     @property
     def text(self) -> str:
@@ -368,18 +368,20 @@ class Message(BaseModel):
         return f"Message(role={self.role!r}, content={[str(c) for c in self.content]!r})"
 
 
-def _trusted(cls: type[BaseModel], fields: dict[str, Any], private: Optional[dict[str, Any]] = None) -> Any:
-    """An instance of `cls` with `fields` set as given: pydantic v2's own layout, no validation."""
-    obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", fields)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", dict(private) if private is not None else None)
+def _trusted(cls: type[BaseModel], fields: dict[str, Any], fields_set: set[str],
+             private: Optional[dict[str, Any]]) -> Any:
+    """An instance of `cls` with `fields` set as given: pydantic v2's own layout, no validation.
+    `fields_set` and `private` become the instance's own (pass new ones)."""
+    obj = _new(cls)
+    _set(obj, "__dict__", fields)
+    _set(obj, "__pydantic_fields_set__", fields_set)
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", private)
     return obj
 
 
+_new, _set = object.__new__, object.__setattr__
 _EMPTY_BLOCK = {k: None for k in ContentBlock.model_fields}
-_MESSAGE_PRIVATE = {"_origin": None}
 
 
 def _block_from_json(b: dict[str, Any], tools: dict[str, Any]) -> ContentBlock:
