@@ -84,6 +84,9 @@ class Config(BaseModel):
 
     def get_provider_for(self, client: Any) -> Any:
         client_type = client if isinstance(client, type) else type(client)
+        provider = self.providers.get(client_type)
+        if provider is not None:
+            return provider
         for provider_type, provider in self.providers.items():
             if issubclass(client_type, provider_type):
                 return provider

@@ -126,6 +126,13 @@ class Call:
             tracking.warn_once("freeze", f"could not read frozen outputs of {self.version.name}: {exc}")
             return None
 
+    def origins(self) -> tuple[str, ...]:
+        """The invocations whose lstr outputs were passed in, sorted."""
+        found = origin_ids(self.args)
+        if self.kwargs:
+            found = found | origin_ids(self.kwargs.values())
+        return tuple(sorted(found)) if found else ()
+
     def bound_args(self) -> dict[str, Any]:
         return self.wrapper.__ell_binder__.bind(self.args, self.kwargs)
 
@@ -168,7 +175,7 @@ class Call:
                     latency_ms=latency_ms,
                     started_at=self.started_at,
                     parent_id=self.parent,
-                    origin_ids=tuple(sorted(origin_ids((*self.args, *self.kwargs.values())))),
+                    origin_ids=self.origins(),
                     bound_globals=tracking.snapshot(self.wrapper),
                     error=None if error is None else tracking.error_text(error),
                     cached=cached,
