@@ -38,13 +38,13 @@ READING, STORAGE, MEMORY = "reading", "storage", "memory"
 WORKLOADS_ALL = ["percall", "throughput", "concurrency", "versioning", "reading", "memory"]  # storage: from percall
 
 SIZES: dict[str, dict[str, int]] = {
-    "full": dict(rounds=21, calls=2000, http_rounds=9, http_calls=500, peer_store_div=5, throughput=100_000,
+    "full": dict(rounds=21, calls=2000, variant_procs=3, http_rounds=9, http_calls=500, peer_store_div=5, throughput=100_000,
                  throughput_repeat=3, procs=8, proc_calls=10_000, lmps=100, closure_rounds=5, chain=10,
                  versions=1000, invocations=1_000_000, web_runs=30, log_runs=5, memory=1_000_000),
-    "quick": dict(rounds=5, calls=1000, http_rounds=3, http_calls=300, peer_store_div=5, throughput=20_000,
+    "quick": dict(rounds=5, calls=1000, variant_procs=2, http_rounds=3, http_calls=300, peer_store_div=5, throughput=20_000,
                   throughput_repeat=1, procs=8, proc_calls=300, lmps=100, closure_rounds=2, chain=8,
                   versions=100, invocations=20_000, web_runs=10, log_runs=3, memory=100_000),
-    "smoke": dict(rounds=2, calls=30, http_rounds=1, http_calls=10, peer_store_div=5, throughput=500,
+    "smoke": dict(rounds=2, calls=30, variant_procs=1, http_rounds=1, http_calls=10, peer_store_div=5, throughput=500,
                   throughput_repeat=1, procs=2, proc_calls=10, lmps=5, closure_rounds=1, chain=3,
                   versions=10, invocations=500, web_runs=2, log_runs=1, memory=500),
 }
@@ -139,41 +139,59 @@ def start_server(run: Run) -> tuple[subprocess.Popen[str], str]:
 
 
 def percall(run: Run, transport: str, base_url: Optional[str]) -> None:
-    """Start every variant's worker, then alternate rounds of calls among them."""
+    """Start every variant's workers, then alternate rounds of calls among them.
+
+    Each variant runs in `variant_procs` processes and a round pools them: one process's memory
+    layout makes the same code a few µs a call faster or slower for its whole life (measured:
+    ±10 µs between runs of the raw SDK alone), which more rounds of one process never average out."""
     w = PERCALL[transport]
     s = run.sizes
     rounds, n = (s["rounds"], s["calls"]) if transport == "mock" else (s["http_rounds"], s["http_calls"])
-    workers: dict[tuple[str, str], Worker] = {}
+    procs = s["variant_procs"]
+    workers: dict[tuple[str, str], list[Worker]] = {}
     try:
         for side in run.sides():
             for mode in ("raw", "nostore", "store"):
                 argv = [run.py(side), str(WORKLOADS / "percall.py"), mode, "--serve"]
                 if base_url:
                     argv += ["--base-url", base_url]
-                if mode == "store":
-                    d = run.work / f"store-{transport}-{side}"
-                    argv += ["--store-dir", str(d)]
-                workers[(side, mode)] = Worker(argv, run.log_file, run.work)
-        for key, wk in workers.items():
-            ready = wk.read()
-            run.log(f"{w}: {key[0]} {key[1]} ready (ell {ready.get('ell')})")
+                workers[(side, mode)] = [
+                    Worker(argv + (["--store-dir", str(run.work / f"store-{transport}-{side}-{k}")] if mode == "store" else []),
+                           run.log_file, run.work)
+                    for k in range(procs)]
+        for key, wks in workers.items():
+            for wk in wks:
+                ready = wk.read()
+            run.log(f"{w}: {key[0]} {key[1]} ready ({procs} processes, ell {ready.get('ell')})")
         keys = list(workers)
+        slots = [(key, k) for k in range(procs) for key in keys]
         results: dict[tuple[str, str], list[dict[str, Any]]] = {k: [] for k in keys}
         for r in range(rounds):
-            order = keys[r % len(keys):] + keys[: r % len(keys)]
-            for key in order:
+            parts: dict[tuple[str, str], list[dict[str, Any]]] = {k: [] for k in keys}
+            for key, k in slots[r % len(slots):] + slots[: r % len(slots)]:
                 calls = n if key != ("peer", "store") else max(10, n // s["peer_store_div"])
-                results[key].append(workers[key].ask(f"run {calls}"))
+                parts[key].append(workers[key][k].ask(f"run {max(1, calls // procs)}"))
+            for key in keys:
+                results[key].append(_pooled(parts[key]))
             run.log(f"{w}: round {r + 1}/{rounds}")
         for key in keys:
             if key[1] == "store":
-                run.stores[f"{transport}-{key[0]}"] = workers[key].ask("info")
-                workers[key].ask("quit")  # ours: the final flush and close
+                run.stores[f"{transport}-{key[0]}"] = workers[key][0].ask("info")
+                for wk in workers[key]:
+                    wk.ask("quit")  # ours: the final flush and close
     finally:
-        for wk in workers.values():
-            wk.stop()
+        for wks in workers.values():
+            for wk in wks:
+                wk.stop()
     run.raw[w] = {f"{k[0]} {k[1]}": v for k, v in results.items()}
     percall_rows(run, transport, results)
+
+
+def _pooled(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One round of one variant: its processes' runs as one run of all their calls."""
+    n = sum(p["n"] for p in parts)
+    pooled = {f: sum(p[f] * p["n"] for p in parts) / n for f in ("us", "cpu_us", "gc_us")}
+    return dict(pooled, n=n, flush_s=sum(p["flush_s"] for p in parts), processes=len(parts))
 
 
 def percall_rows(run: Run, transport: str, results: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
@@ -190,8 +208,9 @@ def percall_rows(run: Run, transport: str, results: dict[tuple[str, str], list[d
         if key in results:
             us = series(key)
             cpu, gc_us = median(series(key, "cpu_us")), median(series(key, "gc_us"))
+            pooled = results[key][0].get("processes", 1)
             run.table.set(w, label, median(us), f"caller-thread CPU {cpu:.0f} µs, of which cyclic GC {gc_us:.1f} µs; "
-                          f"{spread(us)}")
+                          f"{spread(us)}" + (f", each pooling {pooled} processes" if pooled > 1 else ""))
     raw, nostore, store = (series(("ours", m)) for m in ("raw", "nostore", "store"))
     over = [b - a for a, b in zip(raw, store)]
     gc_extra = median([b - a for a, b in zip(series(("ours", "nostore"), "gc_us"), series(("ours", "store"), "gc_us"))])
