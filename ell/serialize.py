@@ -41,31 +41,28 @@ def dumps(value: Any) -> bytes:
         return orjson.dumps(to_jsonable(value), option=_CANONICAL)
 
 
-def dumps_plain(value: Any) -> bytes | None:
+def dumps_plain(value: Any, *, newline: bool = False) -> bytes | None:
     """`dumps(value)` if `value` holds only what orjson writes by itself (JSON types, str
-    subclasses such as lstr, ...) and text-only messages; None for anything else. Cheap enough for
-    the caller's thread: it never converts images or user objects, so a None means "leave it to
-    `dumps` in the background". Where both succeed they give the same bytes."""
+    subclasses such as lstr, `orjson.Fragment`s, ...) and text-only messages; None for anything
+    else. Cheap enough for the caller's thread: it never converts images or user objects, so a
+    None means "leave it to `dumps` in the background". Where both succeed they give the same
+    bytes. With `newline`, a JSON line."""
     try:
-        return orjson.dumps(value, default=_plain_default, option=_FAST)
+        return orjson.dumps(value, default=_plain_default, option=_FAST_LINE if newline else _FAST)
     except TypeError:
         return None
 
 
-def dumps_spliced(value: dict[str, Any], parts: dict[str, bytes], *, plain: bool = False,
-                  newline: bool = False) -> bytes | None:
+def dumps_spliced(value: dict[str, Any], parts: dict[str, bytes]) -> bytes:
     """`dumps({**value, **parts})` where `parts` are canonical JSON bytes already (spliced in, not
-    encoded again). With `plain`, as `dumps_plain`: None unless everything is plain. With
-    `newline`, a JSON line (the plain encoding only)."""
+    encoded again)."""
     spliced = dict(value)
     for key, part in parts.items():
         spliced[key] = orjson.Fragment(part)
     try:
-        if plain:
-            return orjson.dumps(spliced, default=_plain_default, option=_FAST_LINE if newline else _FAST)
         return orjson.dumps(spliced, default=_default, option=_FAST)
     except TypeError:  # the careful path cannot read fragments: give it the parts as data
-        return None if plain else dumps({**value, **{k: orjson.loads(v) for k, v in parts.items()}})
+        return dumps({**value, **{k: orjson.loads(v) for k, v in parts.items()}})
 
 
 def _plain_default(v: Any) -> Any:

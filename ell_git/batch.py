@@ -24,9 +24,9 @@ PLAIN_KEY_BYTES = 16 * 1024
 
 def serialise(inv: InvocationRecord) -> bytes:
     """One canonical JSONL line, with the freeze key computed from the same canonical data."""
-    line = _line(inv, dumps(inv.args), dumps(inv.bound_globals))
-    assert line is not None  # only the plain variant gives up
-    return keep(line)
+    args, bound = dumps(inv.args), dumps(inv.bound_globals)
+    fields = dict(vars(inv), cache_key=cache_key(str(inv.version_id), args, bound))
+    return keep(dumps_spliced(fields, {"args": args, "bound_globals": bound}))
 
 
 def serialise_plain(inv: InvocationRecord, *, newline: bool = False) -> bytes | None:
@@ -34,20 +34,17 @@ def serialise_plain(inv: InvocationRecord, *, newline: bool = False) -> bytes | 
 
     The store calls this on the caller's thread: a line is a few µs of C, while a record left
     queued as live objects survives young collections and costs the caller more in full ones.
-    With `newline` the line ends in ``\n`` and is orjson's own buffer, for writing at once (a pipe):
+    With `newline` the line ends in ``\n`` and is orjson's own buffer, for writing at once:
     `keep` it before queueing."""
     args = dumps_plain(inv.args)
     bound = dumps_plain(inv.bound_globals) if inv.bound_globals else b"{}"
     if args is None or bound is None or len(args) + len(bound) > PLAIN_KEY_BYTES:
         return None
-    line = _line(inv, args, bound, plain=True, newline=newline)
+    fields = dict(vars(inv))
+    fields["args"], fields["bound_globals"] = orjson.Fragment(args), orjson.Fragment(bound)
+    fields["cache_key"] = cache_key(str(inv.version_id), args, bound)
+    line = dumps_plain(fields, newline=newline)
     return line if newline or line is None else keep(line)
-
-
-def _line(inv: InvocationRecord, args: bytes, bound: bytes, **options: bool) -> bytes | None:
-    key = cache_key(str(inv.version_id), args, bound)  # hex: a JSON string as it is
-    return dumps_spliced(vars(inv), {"args": args, "bound_globals": bound, "cache_key": b'"%s"' % key.encode()},
-                         **options)
 
 
 def keep(line: bytes) -> bytes:
