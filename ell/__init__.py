@@ -7,10 +7,10 @@ come from `ell.versioning`; the git store is the separate package `ell_git`.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING, Any
 
-from . import models as models
-from . import providers as providers
 from . import types as types
 from .__version__ import __version__ as __version__
 from .configurator import Config as Config
@@ -21,13 +21,7 @@ from .configurator import get_store as get_store
 from .configurator import init as init
 from .configurator import register_provider as register_provider
 from .configurator import set_store as set_store
-from .evaluation import Evaluation as Evaluation
-from .feedback import feedback as feedback
-from .lmp import complex as complex
-from .lmp import lm as lm
-from .lmp import simple as simple
-from .lmp import tool as tool
-from .providers import ModelRefusalError as ModelRefusalError
+from .feedback import feedback as feedback  # before anything imports the module `ell.feedback` under this name
 from .store import MemoryStore as MemoryStore
 from .store import Store as Store
 from .types import ContentBlock as ContentBlock
@@ -37,6 +31,47 @@ from .types import assistant as assistant
 from .types import lstr as lstr
 from .types import system as system
 from .types import user as user
+
+if TYPE_CHECKING:
+    from . import models as models
+    from . import providers as providers
+    from .evaluation import Evaluation as Evaluation
+    from .lmp import complex as complex
+    from .lmp import lm as lm
+    from .lmp import simple as simple
+    from .lmp import tool as tool
+    from .providers import ModelRefusalError as ModelRefusalError
+
+#: Imported on first use: they import the openai SDK (~0.4 s), which reading history (`ell log`,
+#: `ell web`) does not need. name -> (module, attribute; None: the module itself).
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "models": (".models", None),
+    "providers": (".providers", None),
+    "ModelRefusalError": (".providers", "ModelRefusalError"),
+    "Evaluation": (".evaluation", "Evaluation"),
+    "complex": (".lmp", "complex"),
+    "lm": (".lmp", "lm"),
+    "simple": (".lmp", "simple"),
+    "tool": (".lmp", "tool"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        # ell-ai programs reach submodules as attributes (`ell.evaluation.Evaluation`), which an
+        # eager import used to load as a side effect.
+        if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            return importlib.import_module(f"{__name__}.{name}")
+        raise AttributeError(f"module 'ell' has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    found = importlib.import_module(module, __name__)
+    value = found if attribute is None else getattr(found, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def version_of(lmp: Any) -> str:

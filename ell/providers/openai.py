@@ -248,5 +248,8 @@ openai_provider = OpenAIProvider()
 
 
 def register(config: Any) -> None:
-    config.register_provider(openai_provider, openai.OpenAI)
-    config.register_provider(openai_provider, openai.AsyncOpenAI)
+    """The provider of OpenAI clients, unless one was registered already (this module is imported
+    on first use: a user's own registration may come first)."""
+    for client_type in (openai.OpenAI, openai.AsyncOpenAI):
+        if client_type not in config.providers:
+            config.register_provider(openai_provider, client_type)

@@ -37,3 +37,29 @@ def test_decorators_keep_signature_and_name():
 
     assert hello.__name__ == "hello" and hello.__doc__ == "Doc."
     assert list(inspect.signature(hello).parameters) == ["name", "excited"]
+
+
+def test_reading_history_does_not_import_the_openai_sdk():
+    """`import ell` and the CLI import the SDK (~0.4 s) only when an LMP, a provider or an
+    evaluation is first used; a provider registered before that first use is kept."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import ell, ell.cli, ell_git, webui.server
+assert "openai" not in sys.modules, "imported openai"
+import openai
+
+class Mine:
+    pass
+
+ell.register_provider(Mine(), openai.OpenAI)
+ell.simple  # first use: registers the openai provider for the client types nobody claimed
+assert type(ell.config.get_provider_for(openai.OpenAI)) is Mine
+assert ell.config.get_provider_for(openai.AsyncOpenAI) is ell.providers.openai.openai_provider
+assert ell.feedback.__module__ == "ell.feedback" and callable(ell.feedback)
+assert ell.evaluation.Evaluation is ell.Evaluation  # submodules as attributes, as ell-ai programs use them
+"""
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
