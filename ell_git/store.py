@@ -45,7 +45,7 @@ class GitStore(Freezer, EvalHooks):
     about this many new objects, pack them in the background (``git repack --geometric=2``; 0: never).
     `complete`: the function that asks a model for a commit message (default
     `ell.providers.complete_text`). `writer_process`: commit plain invocations in a child process
-    fed through a pipe (see `writer_process`; ~20 µs less per call than a thread, and it finishes
+    fed through a socket (see `writer_process`; ~20 µs less per call than a thread, and it finishes
     its work if this process is killed); False: a thread of this process does it all.
     """
 
