@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,7 @@ class Config(BaseModel):
     providers: dict[type, Any] = Field(default_factory=dict)
 
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-    _env_clients: dict[bool, Any] = PrivateAttr(default_factory=dict)
+    _env_clients: dict[tuple[str, Optional[str]], Any] = PrivateAttr(default_factory=dict)
 
     def register_model(self, name: str, default_client: Any = None, supports_streaming: Optional[bool] = None) -> None:
         """Route calls of model `name` to `default_client` (any OpenAI-compatible client)."""
@@ -92,21 +93,24 @@ class Config(BaseModel):
                 return provider
         return None
 
-    def env_client(self, asynchronous: bool = False) -> Any:
-        """An OpenAI client from the environment, built once; a clear error when no key is set."""
-        client = self._env_clients.get(asynchronous)
-        if client is None:
-            import openai
+    def env_client(self) -> Any:
+        """An `openai.OpenAI` from the environment (one per key and URL); a clear error when no key is set.
 
-            if not os.environ.get("OPENAI_API_KEY"):
-                raise MissingAPIKeyError(
-                    "no API key: set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama, vLLM or OpenRouter), "
-                    "pass client=openai.OpenAI(...), or call ell.init(default_client=...); "
-                    "run `ell demo` to try ell offline"
-                )
-            client = (openai.AsyncOpenAI if asynchronous else openai.OpenAI)()
-            self._env_clients[asynchronous] = client
-        return client
+        Async calls use a per-event-loop twin of it (`ell.providers.clients`)."""
+        key, url = os.environ.get("OPENAI_API_KEY"), os.environ.get("OPENAI_BASE_URL")
+        if not key:
+            raise MissingAPIKeyError(
+                "no API key: set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama, vLLM or OpenRouter), "
+                "pass client=openai.OpenAI(...), or call ell.init(default_client=...); "
+                "run `ell demo` to try ell offline"
+            )
+        with self._lock:
+            client = self._env_clients.get((key, url))
+            if client is None:
+                import openai
+
+                client = self._env_clients[(key, url)] = openai.OpenAI()
+            return client
 
 
 config = Config()
@@ -139,11 +143,15 @@ def set_store(store: Optional[Store | str | os.PathLike[str]], autocommit: Optio
     if isinstance(store, (str, os.PathLike)):
         from ell_git import open_store  # lazily: ell itself knows only the protocol
 
-        store = open_store(
-            Path(store),
-            autocommit=config.autocommit if autocommit is None else autocommit,
-            autocommit_model=config.autocommit_model,
-        )
+        try:
+            store = open_store(
+                Path(store),
+                autocommit=config.autocommit if autocommit is None else autocommit,
+                autocommit_model=config.autocommit_model,
+            )
+        except Exception as exc:  # tracking never breaks the program: its calls run, unrecorded
+            warnings.warn(f"ell: calls will not be recorded: {exc}", RuntimeWarning, stacklevel=3)
+            store = None
     elif store is not None and not isinstance(store, Store):
         raise TypeError(f"store must be a path or implement ell.store.Store, got {type(store).__name__}")
     config.store = store

@@ -13,6 +13,14 @@ canonical version record (with source and closure). A torn tail (a crash mid-app
 length or CRC check and is ignored: its batch was never acknowledged by `flush`. A damaged entry
 with valid ones after it (a bad disk block, a hand edit) is skipped up to the next valid entry, so
 one bad byte never costs the entries behind it.
+
+**Journal-first batches** (`append_to_batch`): in a process that may end at any moment (a pool
+worker: ``os._exit``, SIGTERM, SIGKILL), a line its writer process cannot take is appended here by
+the caller itself, without fsync: the page cache outlives the process, so the line survives any
+death of it, and an append costs a few µs (an fsync would cost milliseconds). Consecutive lines
+share an open batch: one entry per line, all with the batch's id and time. The writer takes whole
+batches (`take_batches`) and commits each as one batch; a replay merges the entries of a batch
+again (`merge_batches`), so its segment paths are the same and a committed batch is skipped.
 """
 
 from __future__ import annotations
@@ -21,9 +29,10 @@ import fcntl
 import os
 import secrets
 import threading
+import time
 import zlib
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import orjson
 
@@ -103,6 +112,7 @@ class Journal:
         self.directory = directory
         os.makedirs(directory, exist_ok=True)
         self._lock = threading.Lock()
+        self._batches: list[tuple[str, float, list[Any]]] = []  # journal-first batches not taken yet
         self._open()
 
     def _open(self) -> None:
@@ -119,30 +129,67 @@ class Journal:
         """Append one entry, durably when `sync`; returns its (offset, length) in this file."""
         frame = _frame(kind, header, payload)
         with self._lock:
-            offset = self.size
-            if faults.ARMED:
-                faults.reached("torn", lambda: os.write(self._fd, frame[: len(frame) // 2]))
+            return self._write(frame, sync)
+
+    def _write(self, frame: bytes, sync: bool) -> tuple[int, int]:  # lock held
+        offset = self.size
+        if faults.ARMED:
+            faults.reached("torn", lambda: os.write(self._fd, frame[: len(frame) // 2]))
+        try:
+            view = memoryview(frame)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            if sync:
+                os.fdatasync(self._fd)
+        except BaseException:
+            # A failed write (disk full) can leave part of the frame behind: cut it off, or
+            # every later entry would sit behind a torn one, at offsets `read_at` misses.
             try:
-                view = memoryview(frame)
-                while view:
-                    written = os.write(self._fd, view)
-                    view = view[written:]
-                if sync:
-                    os.fdatasync(self._fd)
-            except BaseException:
-                # A failed write (disk full) can leave part of the frame behind: cut it off, or
-                # every later entry would sit behind a torn one, at offsets `read_at` misses.
-                try:
-                    os.ftruncate(self._fd, offset)
-                except OSError:  # then later offsets must at least be right
-                    self.size = os.lseek(self._fd, 0, os.SEEK_END)
-                raise
-            self.size += len(frame)
+                os.ftruncate(self._fd, offset)
+            except OSError:  # then later offsets must at least be right
+                self.size = os.lseek(self._fd, 0, os.SEEK_END)
+            raise
+        self.size += len(frame)
         return offset, len(frame)
 
-    def sync(self) -> None:
+    def append_to_batch(self, item: Any, line: bytes, limit: int, new_id: Callable[[], str]) -> bool:
+        """Journal `line` (no fsync) in the open batch, which keeps `item` for the writer to take;
+        a batch holds up to `limit` lines. True if this opened a batch (the writer has work).
+        Raises what the append raised (nothing is kept then)."""
         with self._lock:
-            os.fdatasync(self._fd)
+            last = self._batches[-1] if self._batches else None
+            if last is None or len(last[2]) >= limit:
+                batch, opened = (new_id(), time.time(), []), True
+            else:
+                batch, opened = last, False
+            self._write(_frame("inv", {"batch": batch[0], "t": batch[1]}, line), False)
+            if opened:
+                self._batches.append(batch)
+            batch[2].append(item)
+            return opened
+
+    def take_batches(self) -> list[tuple[str, float, list[Any]]]:
+        """The journal-first batches appended so far, as (id, time, items); they are closed: later
+        lines go to a new batch, so what was taken is exactly what a replay would find."""
+        with self._lock:
+            batches, self._batches = self._batches, []
+        return batches
+
+    @property
+    def pending(self) -> bool:
+        """Whether journal-first batches wait to be taken."""
+        return bool(self._batches)
+
+    def sync(self) -> None:
+        # The fsync runs outside the lock (callers appending journal-first must not wait for it), on
+        # a duplicate: a rotation meanwhile closes only the original.
+        with self._lock:
+            fd = os.dup(self._fd)
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
 
     def read_at(self, offset: int, length: int) -> Entry:
         data = os.pread(self._fd, length, offset)
@@ -157,6 +204,8 @@ class Journal:
         committed data no longer needs the journal, even across a power loss.
         """
         with self._lock:
+            if self._batches:
+                return  # lines journaled since: the file still holds what is not committed
             os.sync()
             old_fd, old_path = self._fd, self.path
             self._open()
@@ -167,7 +216,7 @@ class Journal:
         with self._lock:
             if self._fd < 0:
                 return
-            if delete:
+            if delete and not self._batches:  # else what was journaled meanwhile waits for a replay
                 os.sync()
                 _unlink(self.path)
             os.close(self._fd)
@@ -180,6 +229,7 @@ class Journal:
         except OSError:
             pass
         self._fd = -1
+        self._batches = []  # the parent's: it commits them
 
 
 def _unlink(path: str) -> None:
@@ -208,6 +258,12 @@ class Orphan:
         self.skipped = []
         return [e for _, _, e in parse(data, self.skipped)]
 
+    def damage(self, records: int) -> str:
+        """What could not be read back ("" if nothing): bytes skipped by `entries` and `records`."""
+        lost = sum(n for _, n in self.skipped)
+        return " and ".join(x for x in (f"{lost} unreadable bytes" if lost else "",
+                                        f"{records} unreadable records" if records else "") if x)
+
     def done(self, *, delete: bool, damaged: bool = False) -> None:
         """Release the file; `delete` once replayed, keeping a `damaged` one as `kept_as` for a human."""
         if delete and damaged:
@@ -218,6 +274,29 @@ class Orphan:
         elif delete:
             _unlink(self.path)
         os.close(self._fd)
+
+
+def merge_batches(entries: list[Entry]) -> list[Entry]:
+    """`entries` with the journal-first entries of each batch joined into one, at the place of the
+    first: the batch as the writer committed it. Every other entry has a batch id of its own."""
+    order: list[Entry | str] = []
+    parts: dict[str, list[Entry]] = {}
+    for entry in entries:
+        batch_id = entry.header.get("batch") if entry.kind == "inv" else None
+        if not isinstance(batch_id, str):
+            order.append(entry)
+            continue
+        if batch_id not in parts:
+            parts[batch_id] = []
+            order.append(batch_id)
+        parts[batch_id].append(entry)
+    return [x if isinstance(x, Entry) else _joined(parts[x]) for x in order]
+
+
+def _joined(entries: list[Entry]) -> Entry:
+    if len(entries) == 1:
+        return entries[0]
+    return Entry("inv", entries[0].header, b"\n".join(e.payload for e in entries))
 
 
 def orphans(directory: str, own: str | None = None) -> Iterator[Orphan]:

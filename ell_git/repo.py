@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pygit2
 
+from .errors import UnsupportedRepository
+
 #: Identity used when neither the environment nor the repository configures one.
 FALLBACK_NAME = "ell"
 FALLBACK_EMAIL = "ell@localhost"
@@ -21,16 +23,13 @@ FALLBACK_EMAIL = "ell@localhost"
 def open_repository(path: str | os.PathLike[str], *, create: bool = True) -> pygit2.Repository:
     """The repository enclosing `path` (so history lives beside the code), else a new one there."""
     p = Path(path).expanduser().absolute()
-    found = pygit2.discover_repository(str(p)) if p.exists() else None
-    if found is None:
-        # Look upward from the nearest existing ancestor: `ell.init("repo/prompts")` where
-        # prompts/ does not exist yet still belongs to `repo`.
-        anc = p
-        while not anc.exists() and anc.parent != anc:
-            anc = anc.parent
-        found = pygit2.discover_repository(str(anc))
-    if found is not None:
-        return pygit2.Repository(found)
+    # Look upward from the nearest existing ancestor: `ell.init("repo/prompts")` where prompts/
+    # does not exist yet still belongs to `repo`.
+    start = p
+    while not start.exists() and start.parent != start:
+        start = start.parent
+    if pygit2.discover_repository(str(start)) is not None:
+        return _open_found(start)
     if not create:
         raise FileNotFoundError(f"no git repository at or above {p}: run `git init {p}` or ell.init(store='{p}')")
     p.mkdir(parents=True, exist_ok=True)
@@ -42,8 +41,22 @@ def open_repository(path: str | os.PathLike[str], *, create: bool = True) -> pyg
             time.sleep(0.01 * (attempt + 1))
             found = pygit2.discover_repository(str(p))
             if found is not None and os.path.exists(os.path.join(found, "HEAD")):
-                return pygit2.Repository(found)
+                return _open_found(p)
     raise RuntimeError(f"could not create a git repository at {p}: run `git init {p}` and retry")
+
+
+def _open_found(start: Path) -> pygit2.Repository:
+    """Open the repository enclosing `start` *from* `start`, not from its git directory: only so does
+    libgit2 follow a `.git` file (`git init --separate-git-dir`, worktrees) back to the right work tree."""
+    try:
+        return pygit2.Repository(str(start))
+    except pygit2.GitError as exc:
+        if "object format" in str(exc):  # e.g. `git init --object-format=sha256`: libgit2 reads only SHA-1
+            raise UnsupportedRepository(
+                f"the repository at {pygit2.discover_repository(str(start))} uses an object format ell-git "
+                f"cannot read yet ({exc}): use a SHA-1 repository (the default of `git init`) for ell's history"
+            ) from None
+        raise
 
 
 def common_dir(repo: pygit2.Repository) -> str:

@@ -3,6 +3,13 @@
 The public methods only hand records over (to the writer process, see `writer_process`, or the
 writer thread, see `writer`); they never raise into the caller: a problem is warned about once per
 kind and the call goes on, and records wait in the journal for a retry.
+
+In a child process (forked, or started by `multiprocessing`: a pool worker) nothing a call
+recorded waits in this process's memory, because a worker may end at any moment and without
+`atexit` (see `forks`): each line goes to a writer process at once or into the journal before
+the call returns, versions are journaled too, and the worker's exit (`multiprocessing`'s
+finalizers, which run before its ``os._exit``) closes the store. `flush` and `close` replay the
+journals of dead processes, such as the workers a pool terminated.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 import warnings
@@ -19,8 +27,8 @@ import pygit2
 
 from ell.store import InvocationRecord, VersionRecord
 
-from . import refs
-from .batch import keep, queue_item, serialise_plain
+from . import forks, refs
+from .batch import keep, queue_item, serialise, serialise_plain
 from .evals import EvalHooks
 from .freeze import Freezer
 from .reader import Reader
@@ -79,8 +87,16 @@ class GitStore(Freezer, EvalHooks):
         self._seen_versions: set[str] = set()
         self._reader: Reader | None = None
         self._closed = False
+        self._child = _in_multiprocessing_child()  # see the module's docstring
+        self._exit_hook_pending = self._child
+
+        work_tree = self.repo.workdir
 
         def make_versions(repo: pygit2.Repository, model_allowed: bool) -> VersionWriter:
+            if work_tree and repo.workdir != work_tree:
+                # The writer opens the git dir; behind a `.git` file (separate git dir, worktree) only
+                # the work tree leads libgit2 to the right one, which `Ell-Code-Commit`'s status needs.
+                repo = pygit2.Repository(work_tree)
             return VersionWriter(
                 repo,
                 autocommit_enabled=autocommit and model_allowed,
@@ -113,7 +129,7 @@ class GitStore(Freezer, EvalHooks):
                                spill_after=spill_after, pack_every=pack_every)
                 self._writer_process = WriterProcess(
                     dict(repo=self.repo.path, ref=self.inv_ref, journal=self._writer.journal_dir, options=options),
-                    self._warn, self._overflow)
+                    self._warn, self._overflow, write_through=self._child)
                 self._writer_process.start()  # ready by the first call, usually (versioning it takes longer)
         except OSError as exc:
             # A read-only repository (mount, permissions) or a full disk: ell.init and every call
@@ -123,16 +139,19 @@ class GitStore(Freezer, EvalHooks):
                 "recorded; make it writable (then ell.init() again) or pass another store"))
         self._atexit = self._close_at_exit
         atexit.register(self._atexit)
+        forks.reset_in_children(self)
 
     # -- the Store protocol ------------------------------------------------------------------
     def record_version(self, version: VersionRecord) -> None:
         """Queue a version for its commit (idempotent: a version id is handled once)."""
         try:
+            if self._exit_hook_pending:
+                self._hook_exit()
             vid = version.version_id
             if vid in self._seen_versions or self._writer is None:
                 return
             self._seen_versions.add(vid)
-            self._writer.put_version(version)
+            self._writer.put_version(version, journal=self._child)
         except Exception as exc:
             self._warn("record_version", f"could not record a version: {exc}")
 
@@ -143,8 +162,10 @@ class GitStore(Freezer, EvalHooks):
         of C, and handed to the writer process (`writer_process`; gathered, one write per ~10 ms):
         queued as live objects it would outlive young collections and cost the caller more in full
         ones. Anything else (images, user objects), and what the writer process cannot take, is
-        queued for the writer thread."""
+        queued for the writer thread; in a child process, serialised here and journaled first."""
         try:
+            if self._exit_hook_pending:
+                self._hook_exit()
             if self._closed:
                 self._warn("closed", "the store is closed: this invocation is not recorded (ell.init() opens a new one)")
                 return
@@ -154,12 +175,25 @@ class GitStore(Freezer, EvalHooks):
                 line = serialise_plain(invocation, newline=True)
             except Exception:  # the writer serialises it then, the careful way
                 line = None
+            if line is None and self._child:
+                line = self._serialise_now(invocation)
             if line is None:
                 self._writer.put(invocation)
             elif self._writer_process is None or not self._writer_process.send(line):
-                self._writer.put((str(invocation.version_id), keep(line), str(invocation.lmp_name)))
+                item = (str(invocation.version_id), keep(line), str(invocation.lmp_name))
+                if self._child:
+                    self._writer.put_journaled(item)
+                else:
+                    self._writer.put(item)
         except Exception as exc:
             self._warn("record_invocation", f"could not record an invocation: {exc}")
+
+    def _serialise_now(self, invocation: InvocationRecord) -> bytes | None:
+        """The careful serialisation, on the caller's thread (a child must not hold live records)."""
+        try:
+            return serialise(invocation) + b"\n"
+        except Exception:
+            return None  # the writer thread tries, and says what is wrong
 
     def _overflow(self, lines: list[bytes]) -> None:
         """Lines the writer process could not be given: the writer thread takes them."""
@@ -177,7 +211,7 @@ class GitStore(Freezer, EvalHooks):
         try:
             deadline = None if timeout is None else time.monotonic() + timeout
             reply = self._writer_process.start_flush(timeout) if self._writer_process is not None else None
-            ok = self._writer.flush(timeout)
+            ok = self._writer.flush(timeout, orphans=True)
             if reply is not None:  # the writer process worked meanwhile
                 ok = self._writer_process.wait(reply, None if deadline is None else deadline - time.monotonic()) and ok
             return ok
@@ -198,7 +232,7 @@ class GitStore(Freezer, EvalHooks):
             if self._writer_process is not None:
                 self._writer_process.end_input()  # it commits what it has meanwhile, then exits
             if self._writer is not None:
-                self._writer.close(timeout)
+                self._writer.close(timeout, orphans=True)
             if self._writer_process is not None and not self._writer_process.wait_done(max(0.1, deadline - time.monotonic())):
                 self._warn("close", "the writer process is still committing; it finishes by itself")
         except Exception as exc:
@@ -209,9 +243,26 @@ class GitStore(Freezer, EvalHooks):
     def _close_at_exit(self) -> None:
         self.close(self.exit_timeout)
 
+    def _after_fork(self) -> None:
+        # Called in a forked child (see `forks`); the writer and writer process reset themselves.
+        self._child = self._exit_hook_pending = True
+
+    def _hook_exit(self) -> None:
+        """Close the store when this child process ends. A multiprocessing child leaves through
+        ``os._exit`` (no `atexit`) after running its finalizers; they are registered here, at the
+        first record, because a new process's finalizers are cleared before its target runs."""
+        self._exit_hook_pending = False
+        util = sys.modules.get("multiprocessing.util")
+        if util is not None:
+            try:
+                util.Finalize(None, self._close_at_exit, exitpriority=0)
+            except Exception as exc:
+                self._warn("exit-hook", f"could not hook this process's exit ({exc}); flush() before it ends")
+
     @property
     def writer_pid(self) -> int | None:
-        """The process id of this store's writer process (None: invocations are written by a thread)."""
+        """The process id of this store's writer process (None: invocations are written by a thread).
+        In a forked child, the parent's, to which it has a connection of its own."""
         return self._writer_process.pid if self._writer_process is not None else None
 
     def wait_for_writer(self, timeout: float = 10.0) -> bool:
@@ -241,6 +292,18 @@ class GitStore(Freezer, EvalHooks):
 
     def __repr__(self) -> str:
         return f"GitStore({self.path!r}, writer={self.writer_id})"
+
+
+def _in_multiprocessing_child() -> bool:
+    """Whether this process was started by `multiprocessing` (or is being: a spawned child imports
+    its parent's main module before it knows its parent)."""
+    mp = sys.modules.get("multiprocessing")
+    if mp is None:
+        return False
+    try:
+        return mp.parent_process() is not None or bool(getattr(mp.current_process(), "_inheriting", False))
+    except Exception:
+        return False
 
 
 def open_store(

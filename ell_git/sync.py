@@ -30,6 +30,7 @@ from typing import Any, Callable
 import pygit2
 
 from . import refs
+from .repo import open_repository
 
 __all__ = [
     "SyncError",
@@ -444,10 +445,10 @@ def _explain(stderr: str, action: str, remote: str) -> str:
 
 
 def _repo_root(repo_path: str | os.PathLike[str]) -> Path:
-    found = pygit2.discover_repository(str(repo_path))
-    if found is None:
-        raise SyncError(f"not a git repository: {repo_path}: run `git init` there or pass the repository path")
-    repo = pygit2.Repository(found)
+    try:
+        repo = open_repository(repo_path, create=False)
+    except FileNotFoundError:
+        raise SyncError(f"not a git repository: {repo_path}: run `git init` there or pass the repository path") from None
     return Path(repo.workdir or repo.path)
 
 

@@ -8,7 +8,12 @@ model-written commit message. `flush` puts a marker in the same queue and waits 
 
 At start the writer replays journals left by dead processes: a batch whose segment paths are
 already in the ref is skipped, so each batch is committed exactly once however often a replay
-is interrupted.
+is interrupted. A flush or close that asks for it (`GitStore`'s do) replays them too, so the
+calls of pool workers that were terminated are committed by the parent's next flush.
+
+`put_journaled` is the caller's path in a process that may end at any moment (a pool worker,
+see `forks`): the line is in the journal before the call returns (`journal.append_to_batch`),
+and the writer commits those batches as they are.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ STAGE_SECONDS = 0.01
 
 
 _STOP = object()
+_ORPHANS = object()  # queued by a flush that also replays dead processes' journals
 #: What the queue holds for an invocation: the record itself, or its (version id, line, lmp name).
 _RECORDS = (InvocationRecord, tuple)
 
@@ -92,7 +98,27 @@ class Writer:
         elif n >= self.batch_size and not self._wake.is_set():
             self._wake.set()
 
-    def put_version(self, v: VersionRecord) -> None:
+    def put_journaled(self, item: tuple[str, bytes, str]) -> None:
+        """Journal a (version id, line, lmp name) item now (`journal.append_to_batch`); the writer
+        commits it later. If the journal cannot take it, it is queued as `put` does."""
+        try:
+            if self.journal.append_to_batch(item, item[1], self.batch_size, new_batch_id):
+                self._work.set()
+        except (OSError, ValueError) as exc:
+            self.on_error("journal", f"could not journal an invocation ({exc}); it waits in memory")
+            self.put(item)
+            return
+        if faults.ARMED:
+            faults.reached("spill")
+
+    def put_version(self, v: VersionRecord, *, journal: bool = False) -> None:
+        """Queue a version; with `journal`, journal it first (in a process that may end any moment)."""
+        try:
+            if journal:
+                self.journal.append("ver", {}, version_payload(v), sync=False)
+                self._journaled_versions.add(v.version_id)
+        except (OSError, ValueError) as exc:
+            self.on_error("journal", f"could not journal version {v.version_id} ({exc}); it waits in memory")
         self.q.append(v)
         self._work.set()
 
@@ -102,8 +128,11 @@ class Writer:
         self._wake.set()
         self._work.set()
 
-    def flush(self, timeout: float | None = None) -> bool:
+    def flush(self, timeout: float | None = None, *, orphans: bool = False) -> bool:
+        """Commit everything queued before; with `orphans`, also what dead processes journaled."""
         m = Marker()
+        if orphans:
+            self.q.append(_ORPHANS)
         self._nudge(m)
         deadline = None if timeout is None else time.monotonic() + timeout
         while not m.event.wait(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))):
@@ -114,16 +143,16 @@ class Writer:
                 return False
         return m.ok
 
-    def close(self, timeout: float | None = 10.0) -> bool:
+    def close(self, timeout: float | None = 10.0, *, orphans: bool = False) -> bool:
         """Flush (bounded), stop the threads, and drop the journal if everything is committed."""
         self.hurry.set()
-        ok = self.flush(timeout)
+        ok = self.flush(timeout, orphans=orphans)
         self._nudge(_STOP)
         self._thread.join(1.0 if timeout is not None else None)
         self._vq.append(_STOP)
         self._vwake.set()
         self._vthread.join(1.0 if timeout is not None else None)
-        clean = (ok and not self._retry and not self._vretry and not self.q and not self._staged
+        clean = (ok and not self._retry and not self._vretry and not self.q and not self._staged and not self.journal.pending
                  and not self._thread.is_alive())
         try:
             self.journal.close(delete=clean)
@@ -169,6 +198,7 @@ class Writer:
         self._vretry: list[VersionRecord] = []
         self._staged: list[tuple[str, bytes, str]] = []  # serialised, not yet in a batch
         self._live_records = False  # an InvocationRecord (not a line) may be queued
+        self._journaled_versions: set[str] = set()  # journaled by the caller (`put_version`)
         self.journal = jr.Journal(self.journal_dir)
         self._thread = threading.Thread(target=self._run, name="ell-writer", daemon=True)
         self._vthread = threading.Thread(target=self._run_versions, name="ell-versions", daemon=True)
@@ -193,7 +223,7 @@ class Writer:
             # (lines serialised by the caller just wait; live records are staged every STAGE_SECONDS).
             # Few wake-ups matter: a thread that wants the GIL back from a busy caller makes each of
             # the caller's GIL releases cost a thread switch until it gets it.
-            if not (self.q or self._staged or self._retry):
+            if not (self.q or self._staged or self._retry or self.journal.pending):
                 self._work.wait(max(0.0, next_scan - time.monotonic()))
             self._work.clear()
             deadline = time.monotonic() + self.flush_interval
@@ -259,6 +289,10 @@ class Writer:
 
         def commit_pending() -> None:
             cut()
+            for batch_id, t, items in self.journal.take_batches():  # journaled by callers: taken whole
+                pending.append(Batch(batch_id, t, [i[:2] for i in items], [i[2] for i in items], synced=False))
+                if faults.ARMED:
+                    faults.reached("journal")  # as `_journal`: in the journal, not fsynced, no object written
             if pending:
                 batches = list(pending)
                 pending.clear()
@@ -293,6 +327,9 @@ class Writer:
             elif isinstance(item, Spilled):
                 cut()
                 pending.append(batch_from_entry(self.journal.read_at(item.offset, item.length), replay=False))
+            elif item is _ORPHANS:
+                commit_pending()
+                self._guard("replay", self.replay_orphans)
             elif item is _STOP:
                 stop = _STOP
                 break
@@ -418,7 +455,7 @@ class Writer:
             damaged = 0  # entries or lines that cannot be read back (never committed)
             try:
                 batches: list[Batch] = []
-                for entry in orphan.entries():
+                for entry in jr.merge_batches(orphan.entries()):
                     # Decoding errors are the entry's own damage: skip it, keep the others.
                     if entry.kind == "inv":
                         try:
@@ -447,15 +484,12 @@ class Writer:
                 self._retry = [b for b in self._retry if not b.replay]
                 self.on_error("replay", f"could not replay {orphan.path} ({exc}); it stays for the next run")
             finally:
-                broken = bool(orphan.skipped or damaged)
-                if ok and broken:
-                    lost = sum(n for _, n in orphan.skipped)
-                    what = " and ".join(x for x in (f"{lost} unreadable bytes" if lost else "",
-                                                    f"{damaged} unreadable records" if damaged else "") if x)
+                what = orphan.damage(damaged)
+                if ok and what:
                     self.on_error("journal-damaged", (
                         f"the journal {orphan.path} of a dead process is damaged ({what}); everything readable "
                         f"in it is committed and the file is kept as {orphan.kept_as} for inspection"))
-                orphan.done(delete=ok, damaged=broken)
+                orphan.done(delete=ok, damaged=bool(what))
         return replayed
 
     # -- background: versions -----------------------------------------------------------------
@@ -488,7 +522,10 @@ class Writer:
         _, tip = refs.read_tip(vw.repo, refname)
         if v.version_id in vw.known(refname, tip):
             return  # the common case at every process start: nothing to journal or write
-        self.journal.append("ver", {}, version_payload(v))
+        if v.version_id in self._journaled_versions:
+            self.journal.sync()  # the caller journaled it (no fsync): durable before the commit, as below
+        else:
+            self.journal.append("ver", {}, version_payload(v))
         if faults.ARMED:
             faults.reached("version")
         vw.write(v)

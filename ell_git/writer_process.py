@@ -19,8 +19,18 @@ is written at once, and when the lines stop the child asks for the rest (``T``, 
 `send` never blocks: a line it cannot hand over (the child still starting) returns False and the
 caller queues it in-process; while the child is behind, lines wait gathered (up to `HOLD_BYTES`);
 lines it cannot be given (it is gone, a line over `MESSAGE_BYTES`, more than `HOLD_BYTES` waiting)
-go to `overflow` (the store's writer thread). A forked child of the caller starts its own
-writer process on its first line. The child's problems come back as warnings.
+go to `overflow` (the store's writer thread). The child's problems come back as warnings.
+
+**Forked children** (pool workers, see `forks`) write to the same writer process, each through
+a connection of its own: right after the fork, the child makes a socket pair and sends one end
+over the inherited channel (``C`` with the descriptor, ``SCM_RIGHTS``), then closes the inherited
+channel, so the parent's end of input is still the parent's alone. The connection is usable at
+once: no writer process to start, no line waiting for one. A child writes *through*
+(`write_through`): every line at once, nothing gathered, since it may end any moment; a line the
+connection does not take now (the writer process is behind: a queue holds about
+net.unix.max_dgram_qlen messages) returns False and the caller journals it. The writer process
+commits what a connection sent when it ends, however the child ended. A child whose connection
+cannot be made starts a writer process of its own on its first line (journaling until it runs).
 """
 
 from __future__ import annotations
@@ -53,6 +63,8 @@ GATHER_BYTES = 32 * 1024
 HOLD_BYTES = 4 << 20
 #: How long the reply thread waits for the exit code of a child that closed its output.
 EXIT_SECONDS = 5.0
+#: How long a forked child may wait, at the fork, to hand its connection to a busy writer process.
+CONNECT_SECONDS = 1.0
 
 
 
@@ -75,13 +87,15 @@ class WriterProcess:
     """The handle on one store's writer process. `config` is what `writer_child.main` reads."""
 
     def __init__(self, config: dict[str, Any], on_error: Callable[[str, str], None],
-                 overflow: Callable[[list[bytes]], None]) -> None:
+                 overflow: Callable[[list[bytes]], None], *, write_through: bool = False) -> None:
         self.config = config
         self.on_error = on_error
         self.overflow = overflow  # takes lines the child could not be given (newline-terminated)
+        self.write_through = write_through  # every line at once, none gathered (a process that may end any moment)
         self.usable = False  # set by the reader thread once the child runs; False again when it is gone
         self._unstarted = True  # see `start`; a forked child starts its own on its first line
         self._proc: subprocess.Popen[bytes] | None = None
+        self._shared_pid: int | None = None  # a forked child's: the writer process it has a connection to
         self._fd = self._out = -1
         self._closing = False
         self._done = threading.Event()  # the child committed all it was sent (``D``), or it is gone
@@ -95,7 +109,7 @@ class WriterProcess:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        return self._proc.pid if self._proc is not None else self._shared_pid
 
     def start(self) -> None:
         """Start the child (in the background: ~0.1 s until it takes lines; they go to the writer
@@ -141,7 +155,10 @@ class WriterProcess:
             raise
         finally:
             _close(child_in, child_out)
-        self._reader = threading.Thread(target=self._read, args=(self._out, self._proc), name="ell-writer-replies", daemon=True)
+        self._start_reader(self._proc)
+
+    def _start_reader(self, proc: subprocess.Popen[bytes] | None) -> None:
+        self._reader = threading.Thread(target=self._read, args=(self._out, proc), name="ell-writer-replies", daemon=True)
         self._reader.start()
 
     # -- caller side ---------------------------------------------------------------------------
@@ -151,6 +168,8 @@ class WriterProcess:
             if self._unstarted and not self._closing:
                 self.start()
             return False
+        if self.write_through:
+            return self._write_now(line)
         with self._lock:
             if self._fd < 0:
                 return False
@@ -160,6 +179,21 @@ class WriterProcess:
             if now - self._last_write >= GATHER_SECONDS or self._gathered_bytes >= GATHER_BYTES:
                 self._write_gathered(now)
             return True
+
+    def _write_now(self, line: bytes) -> bool:
+        """Write one line now; False: not taken (the caller journals it)."""
+        with self._lock:
+            if self._fd < 0:
+                return False
+            try:
+                os.write(self._fd, line)
+                return True
+            except BlockingIOError:
+                return False  # the writer process is behind
+            except (OSError, ValueError) as exc:
+                if getattr(exc, "errno", None) != errno.EMSGSIZE:
+                    self.usable = False  # it is gone (the reply thread says so)
+                return False
 
     def _write_gathered(self, now: float) -> None:
         """Write the gathered lines, in messages of up to `GATHER_BYTES` (lock held). What a full
@@ -244,6 +278,15 @@ class WriterProcess:
         # Forget the number before closing it: a fork must never close a number reused meanwhile.
         self.usable = False
         fd, self._fd = self._fd, -1
+        if fd >= 0:  # end of input even where another descriptor of the socket stays open (a connection's replies)
+            try:
+                sock = socket.socket(fileno=fd)
+                try:
+                    sock.shutdown(socket.SHUT_WR)
+                finally:
+                    sock.detach()
+            except OSError:
+                pass
         _close(fd)
 
     def wait_done(self, timeout: float | None) -> bool:
@@ -283,7 +326,7 @@ class WriterProcess:
             if reply is not None:
                 reply.event.set()  # not ok
         try:
-            code: Any = proc.wait(EXIT_SECONDS)  # reaped: no zombie left behind
+            code: Any = proc.wait(EXIT_SECONDS) if proc is not None else "unknown"  # reaped: no zombie left behind
         except subprocess.TimeoutExpired:
             code = "none yet"
         if not self._closing:
@@ -292,16 +335,63 @@ class WriterProcess:
                 "lines it had not read yet are lost"))
 
     def _after_fork(self) -> None:
-        # The channel and the child belong to the parent: a child of ours writes through its own.
+        # The channel belongs to the parent (its end of input must stay its own): the child asks
+        # the same writer process for a connection of its own, then closes the inherited channel.
+        channel, shared = self._fd, self.pid
         self.usable = False
-        self._unstarted = True
-        self._proc = None
+        self.write_through = True  # a child may end any moment: nothing waits gathered
+        self._unstarted = not self._closing
+        self._proc, self._shared_pid = None, None
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._replies = {}
         self._gathered, self._gathered_bytes = [], 0  # the parent's: it writes them
-        _close(self._fd, self._out)
-        self._fd = self._out = -1
+        try:
+            connection = _connect(channel) if channel >= 0 and self._unstarted else -1
+        finally:
+            _close(channel, self._out)
+            self._fd = self._out = -1
+        if connection >= 0:
+            try:
+                self._out = os.dup(connection)  # replies come back on the connection
+            except OSError:
+                _close(connection)
+                return
+            self._fd, self._shared_pid, self._unstarted = connection, shared, False
+            self.usable = True
+            self._start_reader(None)
+
+
+def _connect(channel: int) -> int:
+    """A new connection to the writer process behind `channel` (this process's end), or -1."""
+    try:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    except OSError:
+        return -1
+    try:
+        try:
+            mine.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CHANNEL_BYTES)
+        except OSError:
+            pass
+        mine.setblocking(False)
+        sender = socket.socket(fileno=channel)
+        try:
+            deadline = time.monotonic() + CONNECT_SECONDS
+            while True:
+                try:
+                    socket.send_fds(sender, [b"C\n"], [theirs.fileno()])
+                    return mine.detach()
+                except BlockingIOError:
+                    if not _wait_writable(channel, deadline - time.monotonic()):
+                        break
+        finally:
+            sender.detach()  # the inherited channel: the caller closes it
+    except OSError:
+        pass  # the writer process is gone, or the channel is unusable: no connection
+    finally:
+        theirs.close()  # the writer process has its own copy now (or never will)
+    mine.close()
+    return -1
 
 
 def _frames(fd: int) -> Iterator[bytes]:
@@ -310,6 +400,9 @@ def _frames(fd: int) -> Iterator[bytes]:
     while True:
         try:
             chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:  # a connection's socket is non-blocking for the writes on it
+            _wait_readable(fd)
+            continue
         except OSError:
             return
         if not chunk:
@@ -328,10 +421,22 @@ def _close(*fds: int) -> None:
                 pass
 
 
+def _wait_readable(fd: int) -> None:
+    _poll(fd, select.POLLIN, None)
+
+
 def _wait_writable(fd: int, timeout: float) -> bool:
     if timeout <= 0:
         return False
+    return _poll(fd, select.POLLOUT, timeout)
+
+
+def _poll(fd: int, events: int, timeout: float | None) -> bool:
+    """Whether `fd` is ready for `events` within `timeout` seconds (poll: any descriptor number,
+    where select stops at 1024). A closed one counts as ready: the next read or write says why."""
     try:
-        return bool(select.select([], [fd], [], timeout)[1])
+        poller = select.poll()
+        poller.register(fd, events)
+        return bool(poller.poll(None if timeout is None else timeout * 1000))
     except (OSError, ValueError):
-        return True  # closed: the next write says why
+        return True

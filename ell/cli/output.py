@@ -23,10 +23,11 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from ell_git import NotFound
+        from ell_git.errors import EllGitError
 
         try:
             return fn(*args, **kwargs)
-        except NotFound as exc:
+        except (NotFound, EllGitError) as exc:
             raise click.ClickException(str(exc)) from None
         except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
             raise click.ClickException(str(exc)) from None

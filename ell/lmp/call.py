@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Iterator, Optional
@@ -18,7 +17,7 @@ from ..providers import ProviderCall, ProviderResult, resolve_client
 from ..store import InvocationRecord, cache_key
 from ..types import Message
 from ..types.lstr import origin_ids, traced_by
-from . import tracking
+from . import tracking, verbose
 
 
 @dataclass
@@ -90,6 +89,8 @@ class Call:
                 tracking.warn_once("version", f"versioning {self.wrapper.__qualname__} failed: {exc}")
         self.parent = tracking.current_invocation.get()
         self.token = tracking.current_invocation.set(self.id)
+        if config.verbose:
+            verbose.started(self)
         self.started_at = time.time()
         self.t0 = time.perf_counter()
 
@@ -104,6 +105,8 @@ class Call:
         if not self.model:
             raise ValueError(f"no model for {fn.__qualname__}: pass model= to the decorator or api_params={{'model': ...}}")
         self.params = params
+        if config.verbose:
+            verbose.prompted(self)  # before the model answers, as ell-ai does
         client, provider = resolve_client(self.model, self.client or self.spec.client, asynchronous)
         return ProviderCall(self.model, self.messages, client, params, self.spec.tools, self.id), provider
 
@@ -153,11 +156,8 @@ class Call:
     def finish(self, outputs: list[Any], usage: Optional[dict] = None, error: Optional[BaseException] = None,
                cached: bool = False) -> None:
         latency_ms = (time.perf_counter() - self.t0) * 1000.0
-        if config.verbose and not self.spec.exempt_from_tracking:
-            try:
-                _log_verbose(self, outputs, error, latency_ms)
-            except Exception:  # logging is tracking too: it must not replace the call's own outcome
-                pass
+        if config.verbose:
+            verbose.finished(self, outputs, usage, error, latency_ms, cached)
         if self.spec.exempt_from_tracking or config.store is None or self.version is None:
             return
         try:
@@ -318,8 +318,3 @@ class AsyncTextStream(_StreamBase):
         self._parts.append(delta)
         return delta
 
-
-def _log_verbose(call: Call, outputs: list[Any], error: Optional[BaseException], latency_ms: float) -> None:
-    name = call.version.name if call.version is not None else call.wrapper.__qualname__
-    shown = error if error is not None else " | ".join(getattr(o, "text", str(o))[:200] for o in outputs)
-    sys.stderr.write(f"\x1b[36mell\x1b[0m {name} ({call.model}, {latency_ms:.0f} ms) → {shown}\n")

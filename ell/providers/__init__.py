@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from typing import Any, Optional
+from typing import Any
 
 import openai as _openai
 
@@ -11,31 +10,9 @@ from ..configurator import UnknownClientError, config
 from ..types import Message
 from . import openai as _openai_provider
 from .base import ModelRefusalError, Provider, ProviderCall, ProviderResult
+from .clients import client_for_call
 
 _openai_provider.register(config)
-
-_twins: dict[int, Any] = {}
-_twins_lock = threading.Lock()
-
-
-def _twin(client: Any, asynchronous: bool) -> Any:
-    """The async (or sync) sibling of an OpenAI client, with the same key, URL and options."""
-    wanted = _openai.AsyncOpenAI if asynchronous else _openai.OpenAI
-    if isinstance(client, wanted) or not isinstance(client, (_openai.OpenAI, _openai.AsyncOpenAI)):
-        return client
-    with _twins_lock:
-        twin = _twins.get(id(client))
-        if twin is None:
-            twin = wanted(
-                api_key=client.api_key,
-                base_url=client.base_url,
-                organization=client.organization,
-                timeout=client.timeout,
-                max_retries=client.max_retries,
-                default_headers=dict(client._custom_headers),
-            )
-            _twins[id(client)] = twin
-        return twin
 
 
 def resolve_client(model: str, client: Any = None, asynchronous: bool = False) -> tuple[Any, Provider]:
@@ -43,8 +20,8 @@ def resolve_client(model: str, client: Any = None, asynchronous: bool = False) -
     if client is None:
         client, _ = config.get_client_for(model)
     if client is None:
-        client = config.env_client(asynchronous)
-    client = _twin(client, asynchronous)
+        client = config.env_client()
+    client = client_for_call(client, asynchronous)
     provider = config.get_provider_for(client)
     if provider is None:
         raise UnknownClientError(

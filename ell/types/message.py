@@ -11,6 +11,7 @@ import base64
 import io
 import json
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from typing import Any, Callable, Optional, Union
 
 from typing import Annotated
@@ -102,8 +103,8 @@ class ToolResult(BaseModel):
     def text_only(self) -> str:
         return _content_to_text_only(self.result)
 
-    def __repr__(self) -> str:
-        return f"ToolResult(tool_call_id={self.tool_call_id!r}, result={self.text!r})"
+    def __repr__(self) -> str:  # ell-ai's, unquoted; str() stays pydantic's `tool_call_id='…' result=[…]`
+        return f"ToolResult(tool_call_id={self.tool_call_id}, result={_content_to_text(self.result)})"
 
     def __ell_json__(self) -> dict[str, Any]:
         return {"tool_call_id": str(self.tool_call_id), "result": [b.__ell_json__() for b in self.result]}
@@ -117,7 +118,7 @@ class ToolCall(BaseModel):
     tool: Any
     tool_call_id: Optional[Text] = None
     params: Any  # the tool's params model instance, or the raw dict when the model's arguments were invalid
-    error: Optional[str] = Field(default=None, exclude=True)
+    error: Optional[str] = Field(default=None, exclude=True, repr=False)  # ours only: kept out of str()
 
     @field_serializer("tool", when_used="json")
     def _tool_name(self, tool: Any) -> str:  # a function has no JSON form: dump its name
@@ -167,8 +168,8 @@ class ToolCall(BaseModel):
     def call_and_collect_as_message(self) -> "Message":
         return Message(role="user", content=[self.call_and_collect_as_content_block()])
 
-    def __repr__(self) -> str:
-        return f"ToolCall({self.name}({self.arguments()}), tool_call_id={self.tool_call_id!r})"
+    def __repr__(self) -> str:  # ell-ai's: `ToolCall(add(a=1 b=2), tool_call_id='c1')`, quoting even None
+        return f"ToolCall({self.name}({self.params}), tool_call_id='{self.tool_call_id}')"
 
     def __ell_json__(self) -> dict[str, Any]:
         d = {"id": str(self.tool_call_id or ""), "name": self.name, "arguments": self.arguments()}
@@ -244,8 +245,13 @@ class ContentBlock(BaseModel):
             "a pydantic model, a ToolCall/ToolResult or a ContentBlock"
         )
 
-    def __str__(self) -> str:
-        return str(self.text) if self.text is not None else repr(self.content)
+    def __repr__(self) -> str:
+        # ell-ai's: only the field that is set, by its str(): `ContentBlock(text=hi)`,
+        # `ContentBlock(parsed=name='Ann' age=3)`; str() is the same.
+        fields = ", ".join(f"{k}={v}" for k, v in self.__dict__.items() if v is not None)
+        return f"ContentBlock({fields})"
+
+    __str__ = __repr__
 
     def __ell_json__(self) -> dict[str, Any]:
         if self.text is not None:
@@ -339,8 +345,11 @@ class Message(BaseModel):
         """Run every tool call in this message; the results come back as one user message."""
         calls = self.tool_calls
         if parallel and len(calls) > 1:
-            with ThreadPoolExecutor(max_workers=max_workers) as pool:  # results keep the calls' order
-                blocks = list(pool.map(lambda c: c.call_and_collect_as_content_block(), calls))
+            # Each tool runs in its own copy of the caller's context, so its invocation records the
+            # caller's current invocation as parent, as a sequential run does; results keep the calls' order.
+            with ThreadPoolExecutor(max_workers=max_workers) as pool:
+                futures = [pool.submit(copy_context().run, c.call_and_collect_as_content_block) for c in calls]
+                blocks = [f.result() for f in futures]
         else:
             blocks = [c.call_and_collect_as_content_block() for c in calls]
         return Message(role="user", content=blocks)
@@ -364,8 +373,7 @@ class Message(BaseModel):
         blocks = [_block_from_json(b, by_name) for b in data.get("content", [])]
         return cls(role=data["role"], content=blocks)
 
-    def __repr__(self) -> str:
-        return f"Message(role={self.role!r}, content={[str(c) for c in self.content]!r})"
+    # repr() and str() are pydantic's, as in ell-ai: `Message(role='user', content=[ContentBlock(text=hi)])`.
 
 
 def _trusted(cls: type[BaseModel], fields: dict[str, Any], fields_set: set[str],

@@ -19,7 +19,6 @@ fresh `git init` repository (the store then lives in that repository), the rest 
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+
+from peer import MISSING, ell_ai_python, program_env
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
@@ -88,13 +89,8 @@ def _run(python: str, program: Program, workdir: Path, server_env: dict[str, str
     workdir.mkdir(parents=True)
     if program.in_git_repo:
         assert _git("init", "-q", cwd=workdir.parent).returncode == 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ELL_"))}
-    env.update(server_env)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    if python == sys.executable:  # our package, whichever checkout this test file belongs to
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return subprocess.run([python, str(program.path)], cwd=workdir, env=env, capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    return subprocess.run([python, str(program.path)], cwd=workdir, env=program_env(python, server_env),
+                          capture_output=True, text=True, timeout=TIMEOUT)
 
 
 def _run_all(python: str, programs: list[Program], base: Path, server_env: dict[str, str]) -> dict[str, tuple]:
@@ -162,11 +158,13 @@ def test_program_runs_on_our_ell(program: Program, runs, model_server):
     assert fsck.returncode == 0 and "error" not in fsck.stderr.lower(), fsck.stdout + fsck.stderr
 
 
-@pytest.mark.skipif(not os.environ.get("ELL_AI_PYTHON"), reason="set ELL_AI_PYTHON to a Python with ell-ai 0.0.17")
 def test_programs_also_run_under_ell_ai(model_server, tmp_path):
     """The programs are genuine ell-ai programs: they pass under ell-ai 0.0.17 too (except ours-only)."""
+    peer = ell_ai_python()
+    if peer is None:
+        pytest.skip(MISSING)
     programs = [p for p in PROGRAMS if p.ours_only is None and not p.missing_modules()]
-    results = _run_all(os.environ["ELL_AI_PYTHON"], programs, tmp_path, model_server.env())
+    results = _run_all(peer, programs, tmp_path, model_server.env())
     failures = [
         f"{name}: {_describe(done)}"
         for name, (done, _) in results.items()

@@ -76,6 +76,33 @@ def test_parallel_tool_calls_keep_order(model_server, memory_store):
     assert [r.tool_call_id for r in out.tool_results] == [c.tool_call_id for c in msg.tool_calls]
 
 
+def test_parallel_tool_calls_record_the_same_parent_as_sequential(model_server, memory_store):
+    from ell.lmp.function import function
+
+    @ell.complex(model="m", tools=[get_weather])
+    def agent():
+        return "go"
+
+    @function()
+    def turn(parallel: bool) -> str:  # the tools' parent: the call that runs them
+        return agent().call_tools_and_collect_as_message(parallel=parallel).text_only
+
+    calls = [ToolCall("get_weather", {"city": c}) for c in "ABC"]
+    trace = {}
+    for parallel in (False, True):
+        model_server.queue(Reply(tool_calls=calls))
+        start = len(memory_store.invocations)
+        turn(parallel)
+        invs = memory_store.invocations[start:]
+        (turn_inv,) = [i for i in invs if i.lmp_name.endswith("turn")]
+        parents = {i.lmp_name.rsplit(".", 1)[-1]: [] for i in invs}
+        for i in invs:
+            parents[i.lmp_name.rsplit(".", 1)[-1]].append("turn" if i.parent_id == turn_inv.id else i.parent_id)
+        trace[parallel] = parents
+    assert trace[False] == {"turn": [None], "agent": ["turn"], "get_weather": ["turn"] * 3}
+    assert trace[True] == trace[False]
+
+
 def test_invalid_tool_json_from_model(model_server, memory_store):
     model_server.queue(Reply(tool_calls=[ToolCall("get_weather", "{not json")]))
 

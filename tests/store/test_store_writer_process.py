@@ -155,17 +155,17 @@ def test_problems_of_the_writer_process_are_warned_in_the_parent(user_repo: Path
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_a_forked_child_starts_its_own_writer_process(user_repo: Path, running: tuple[GitStore, Any]) -> None:
+def test_a_forked_child_writes_through_its_own_connection(user_repo: Path, running: tuple[GitStore, Any]) -> None:
     store, v = running
     parent_writer = store.writer_pid
     r, w = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: its own writer process, its own records; never the parent's pipe
+    if pid == 0:  # the child: its own connection to the same writer process, its own records and flushes
         code = 1
         try:
             os.close(r)
             store.record_invocation(make_inv(v, 1000, tag="child"))
-            assert store.wait_for_writer(60)
+            assert store.wait_for_writer(0)  # usable at once: nothing to start
             for i in range(1001, 1100):
                 store.record_invocation(make_inv(v, i, tag="child"))
             ok = store.flush(timeout=30)
@@ -184,9 +184,49 @@ def test_a_forked_child_starts_its_own_writer_process(user_repo: Path, running: 
     child_writer, ok = os.read(r, 100).decode().split()
     os.close(r)
     assert os.waitstatus_to_exitcode(status) == 0 and ok == "True"
-    assert int(child_writer) not in (parent_writer, None)
+    assert int(child_writer) == parent_writer  # no writer process of its own
     store.close()
     expected = [make_inv(v, i).id for i in range(100)] + [make_inv(v, i, tag="child").id for i in range(1000, 1100)]
+    assert sorted(recorded_ids(user_repo)) == sorted(expected)
+    wait_for_writer_processes(user_repo)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_whose_parent_lost_its_writer_process_starts_its_own(
+        user_repo: Path, running: tuple[GitStore, Any]) -> None:
+    store, v = running
+    gone = store.writer_pid
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        os.kill(gone, signal.SIGKILL)
+        while not _ell_warnings(caught):  # the parent noticed
+            time.sleep(0.01)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # no connection to be had: its own writer process; its first lines are journaled meanwhile
+        code = 1
+        try:
+            os.close(r)
+            store.record_invocation(make_inv(v, 1000, tag="child"))
+            assert store.wait_for_writer(60)
+            for i in range(1001, 1100):
+                store.record_invocation(make_inv(v, i, tag="child"))
+            ok = store.flush(timeout=30)
+            os.write(w, f"{store.writer_pid} {ok}".encode())
+            store.close()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(w)
+    _, status = os.waitpid(pid, 0)
+    child_writer, ok = os.read(r, 100).decode().split()
+    os.close(r)
+    assert os.waitstatus_to_exitcode(status) == 0 and ok == "True"
+    assert int(child_writer) not in (gone, None)
+    store.close()
+    expected = [make_inv(v, 0).id] + [make_inv(v, i, tag="child").id for i in range(1000, 1100)]
     assert sorted(recorded_ids(user_repo)) == sorted(expected)
     wait_for_writer_processes(user_repo)
 
