@@ -15,6 +15,7 @@ against its client's current key and URL on every use, so reassigning `client.ap
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import weakref
 from typing import Any, AsyncIterator, Optional
@@ -95,11 +96,23 @@ def _async_client_in_this_loop(client: Any) -> Any:
         if entry is not None and _same_endpoint(entry.client, client):
             return entry.client
         closed = [old for lp, old in per_loop.items() if lp.is_closed()]
-        fresh = openai.AsyncOpenAI(**_options(client))
+        fresh = openai.AsyncOpenAI(**_options(client), http_client=_new_pool())
         per_loop[loop] = _LoopClient(fresh, loop, per_loop)
     for old in closed:  # outside the lock: their generators take it
         old.abandon()
     return fresh
+
+
+def _new_pool() -> Any:
+    """A connection pool like the SDK's own, sharing one TLS context: building a context loads the CA
+    bundle (~100 ms), which a new event loop (each `asyncio.run`, each pytest-asyncio test) must not pay."""
+    return openai.DefaultAsyncHttpxClient(verify=_tls_context())
+
+
+@functools.cache
+def _tls_context() -> Any:
+    httpx = getattr(openai._base_client, "httpx2", None) or openai._base_client.httpx  # openai 3.x / 1.x
+    return httpx.create_ssl_context()
 
 
 def _has_sdk_pool(client: Any) -> bool:
