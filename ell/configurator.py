@@ -13,11 +13,14 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from .store import Store
+
+if TYPE_CHECKING:
+    from .redaction import Rule
 
 
 class MissingAPIKeyError(RuntimeError):
@@ -124,8 +127,22 @@ def init(
     default_api_params: Optional[dict[str, Any]] = None,
     default_client: Optional[Any] = None,
     lazy_versioning: bool = True,
+    redact: bool = True,
+    redact_names: Iterable[str] = (),
+    redact_rules: Iterable[Rule] = (),
+    allow: Iterable[str] = (),
 ) -> None:
-    """Configure ell. `store` is a path (the enclosing git repository, created if missing) or a Store."""
+    """Configure ell. `store` is a path (the enclosing git repository, created if missing) or a Store.
+
+    Secrets are redacted from everything recorded unless `redact=False` (see `ell.redaction`):
+    `redact_names` adds secret names (``"ssn"``, ``"customer_email"``), `redact_rules` adds
+    regular expressions (a group hides only group 1), ``(label, regex)`` pairs or callables
+    returning the secret substrings of a text, and `allow` lists names and exact values that are
+    never redacted. A git store adds its repository's ``git config ell.allow`` / ``ell.redact``.
+    """
+    from .redaction import configure as configure_redaction
+
+    configure_redaction(redact, redact_names, redact_rules, allow)
     config.verbose = verbose
     config.lazy_versioning = lazy_versioning
     config.autocommit = autocommit
@@ -152,6 +169,8 @@ def set_store(store: Optional[Store | str | os.PathLike[str]], autocommit: Optio
         except Exception as exc:  # tracking never breaks the program: its calls run, unrecorded
             warnings.warn(f"ell: calls will not be recorded: {exc}", RuntimeWarning, stacklevel=3)
             store = None
+        else:
+            _add_repository_redaction(store)
     elif store is not None and not isinstance(store, Store):
         raise TypeError(f"store must be a path or implement ell.store.Store, got {type(store).__name__}")
     config.store = store
@@ -160,6 +179,22 @@ def set_store(store: Optional[Store | str | os.PathLike[str]], autocommit: Optio
             previous.close()
         except Exception:
             pass
+
+
+def _add_repository_redaction(store: Any) -> None:
+    """What the repository itself allows or hides (git config ``ell.allow`` / ``ell.redact``), so
+    that recording and the push check agree."""
+    try:
+        from ell_git.secrets import repository_redaction
+
+        from .redaction.policy import current, merged
+
+        allowed, rules = repository_redaction(store.git_dir)
+        if allowed or rules:
+            merged(current(), allowed, rules)
+    except Exception as exc:
+        warnings.warn(f"ell: could not read this repository's redaction settings: {exc}", RuntimeWarning,
+                      stacklevel=4)
 
 
 def get_store() -> Optional[Store]:

@@ -87,6 +87,9 @@ def make_record(target: Any, score: Any = None, comment: Optional[str] = None, l
         raise ValueError("feedback needs a score, a comment or labels")
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    from .redaction import redact_feedback
+
+    text, tags = redact_feedback(text, tags)  # what people type can hold secrets too
     return FeedbackRecord(id="fb-" + secrets.token_hex(8), invocation_id=invocation_id_of(target), score=value,
                           comment=text, labels=tags, source=source, created_at=time.time())
 

@@ -20,8 +20,8 @@ _EXPORTS = {
     "NewerFormatError": ".layout",
     "escape_name": (".refs", "escape"),
     "unescape_name": (".refs", "unescape"),
-    **{name: ".views" for name in ("InvocationDetail", "InvocationPage", "InvocationRow", "Lmp", "SeriesPoint",
-                                     "Stats", "Version", "VersionDiff", "VersionSource")},
+    **{name: ".views" for name in ("InvocationDetail", "InvocationPage", "InvocationRow", "Lmp", "Problems",
+                                     "SeriesPoint", "Stats", "Version", "VersionDiff", "VersionSource")},
 }
 
 __all__ = sorted(_EXPORTS)
@@ -47,5 +47,5 @@ if TYPE_CHECKING:  # for editors and type checkers
     from .refs import escape as escape_name
     from .refs import unescape as unescape_name
     from .store import GitStore, open_store
-    from .views import (InvocationDetail, InvocationPage, InvocationRow, Lmp, SeriesPoint, Stats, Version,
-                        VersionDiff, VersionSource)
+    from .views import (InvocationDetail, InvocationPage, InvocationRow, Lmp, Problems, SeriesPoint, Stats,
+                        Version, VersionDiff, VersionSource)

@@ -70,6 +70,7 @@ class Batch:
     journaled: bool = True  # already in a journal (ours or a dead process's)
     synced: bool = True  # and fsynced
     bad: int = 0  # journal lines that were not a JSON object (left out)
+    where: tuple[int, int] | None = None  # (offset, length) of its one entry in this process's journal
 
 
 def new_batch_id() -> str:
@@ -93,6 +94,10 @@ def batch_from_entry(entry: jr.Entry, replay: bool) -> Batch:
             lines.append((str(d.get("version_id")), line))
             names.append(str(d.get("lmp_name")))
     return Batch(str(entry.header["batch"]), float(entry.header["t"]), lines, names, replay, bad=bad)
+
+
+#: Queued by `Writer.close`: the threads stop once what came before is done.
+STOP = object()
 
 
 class Marker:

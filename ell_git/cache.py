@@ -20,16 +20,15 @@ import math
 import os
 import sqlite3
 import warnings
-from typing import Any
 
 import orjson
 import pygit2
 
-from . import layout, refs
-from .versions import parse_trailers, split_message, version_ids_in
+from . import layout, refs, validate
+from .previews import first_text, preview as _preview
+from .versions import META, parse_trailers, split_message, version_ids_in
 
-SCHEMA_VERSION = "3"
-PREVIEW = 160
+SCHEMA_VERSION = "4"
 #: Latency histogram: bucket b holds latencies in [R**(b-1), R**b) ms (bucket 0: < 1 ms).
 BUCKET_RATIO = 1.05
 
@@ -45,7 +44,8 @@ CREATE TABLE versions(
 CREATE INDEX versions_lmp ON versions(lmp);
 CREATE INDEX versions_vid ON versions(vid);
 CREATE INDEX versions_commit ON versions(commit_id);
-CREATE TABLE segs(id INTEGER PRIMARY KEY, oid TEXT UNIQUE NOT NULL, nrefs INTEGER NOT NULL);
+CREATE TABLE segs(id INTEGER PRIMARY KEY, oid TEXT UNIQUE NOT NULL, nrefs INTEGER NOT NULL,
+  bad INTEGER NOT NULL DEFAULT 0, problem TEXT);
 CREATE TABLE seg_refs(ref TEXT NOT NULL, seg INTEGER NOT NULL, PRIMARY KEY(ref, seg)) WITHOUT ROWID;
 CREATE TABLE inv(
   id TEXT UNIQUE NOT NULL, seg INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL,
@@ -65,6 +65,8 @@ CREATE TABLE agg(ver INTEGER PRIMARY KEY, lmp INTEGER NOT NULL, n INTEGER NOT NU
 CREATE INDEX agg_lmp ON agg(lmp);
 CREATE TABLE hist(ver INTEGER NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
   PRIMARY KEY(ver, bucket)) WITHOUT ROWID;
+CREATE TABLE problems(ref TEXT NOT NULL, what TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(ref, what))
+  WITHOUT ROWID;
 """
 
 
@@ -155,15 +157,17 @@ class Indexer:
                         self._sync_inv(ref, old[1] if old else None, new)
                     else:
                         self._sync_lmp(ref, new)
-                except (KeyError, pygit2.GitError) as exc:  # an object is missing (NotFoundError is both)
+                except layout.NewerFormatError:
+                    raise  # not damage: this ell-git is too old for the repository (one clear error)
+                except Exception as exc:  # a missing object, a ref to a tree, garbage where a commit goes
                     # One damaged ref must not make the whole history unreadable: skip it, say so once.
                     db.execute("ROLLBACK TO one_ref")
                     self._lmp_ids.clear()  # ids handed out inside the rolled-back part are gone
                     self._ver_ids.clear()
                     self.broken[ref] = new
-                    what = exc.args[0] if exc.args else exc
-                    warnings.warn(f"ell: {ref} cannot be read (missing or damaged object: {what}): it is skipped "
-                                  "until it moves; run `git fsck` to see what is damaged", RuntimeWarning, stacklevel=2)
+                    what = exc.args[0] if isinstance(exc, KeyError) and exc.args else f"{type(exc).__name__}: {exc}"
+                    warnings.warn(f"ell: {ref} cannot be read ({what}): it is skipped until it moves; "
+                                  "run `ell doctor` to see what is damaged", RuntimeWarning, stacklevel=2)
                 db.execute("RELEASE one_ref")
             db.execute("COMMIT")
         except BaseException:
@@ -177,10 +181,15 @@ class Indexer:
     # -- LMP refs ----------------------------------------------------------------------------
     def _sync_lmp(self, ref: str, tip: str | None) -> None:
         db = self.db
+        checked = {r[0] for r in db.execute("SELECT commit_id FROM versions WHERE ref=?", (ref,))}
+        problems = dict(db.execute("SELECT what, reason FROM problems WHERE ref=?", (ref,)).fetchall())
         db.execute("DELETE FROM versions WHERE ref=?", (ref,))
+        db.execute("DELETE FROM problems WHERE ref=?", (ref,))
         if tip is None:
             db.execute("DELETE FROM tips WHERE ref=?", (ref,))
             return
+        if not isinstance(self.repo[tip], pygit2.Commit):
+            raise TypeError(f"{ref} points to a {self.repo[tip].type_str}, not a commit")
         rows, seen = [], set()
         walker = self.repo.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
         for c in walker:
@@ -190,6 +199,12 @@ class Indexer:
                 continue
             seen.add(vid)
             layout.check_format(t.get("Ell-Format", ["1"])[-1])
+            cid = str(c.id)
+            # meta.json is read once per commit (new ones only): a bad one is counted and named, and
+            # the version is served without it.
+            problem = problems.get(cid) if cid in checked else self._meta_problem(ref, c)
+            if problem:
+                db.execute("INSERT OR REPLACE INTO problems VALUES(?,?,?)", (ref, cid, problem))
             # The ref's own name is exact; the trailer is one line (control characters collapsed),
             # needed only for hashed long names.
             name = refs.lmp_name_of(ref) or (t.get("Ell-Lmp") or [""])[-1]
@@ -207,9 +222,24 @@ class Indexer:
         db.executemany("INSERT INTO versions VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         db.execute("INSERT OR REPLACE INTO tips VALUES(?,?,NULL)", (ref, tip))
 
+    def _meta_problem(self, ref: str, c: pygit2.Commit) -> str | None:
+        try:
+            entry = c.tree[META] if META in c.tree else None
+            data = self.repo[entry.id].data if entry is not None else b"{}"
+        except (KeyError, AttributeError, pygit2.GitError):
+            return None  # a missing blob: `ell doctor` (and git) report it
+        _, problem = validate.meta_blob(data)
+        if problem and entry is not None:
+            warnings.warn(f"ell: {problem} (version commit {str(c.id)[:12]} of {ref}): the version is shown "
+                          "without it; run `ell doctor`", RuntimeWarning, stacklevel=2)
+            return problem
+        return None
+
     # -- invocation refs ---------------------------------------------------------------------
     def _sync_inv(self, ref: str, old_tree: str | None, tip: str | None) -> None:
         repo, db = self.repo, self.db
+        if tip is not None and not isinstance(repo[tip], pygit2.Commit):
+            raise TypeError(f"{ref} points to a {repo[tip].type_str}, not a commit")
         new_tree = str(repo[tip].tree_id) if tip is not None else None
         if old_tree is None:
             added = [(p, str(o)) for p, o in layout.iter_segments(repo, pygit2.Oid(hex=new_tree))] if new_tree else []
@@ -243,13 +273,19 @@ class Indexer:
             return
         seg = db.execute("INSERT INTO segs(oid, nrefs) VALUES(?,1)", (oid,)).lastrowid
         db.execute("INSERT INTO seg_refs VALUES(?,?)", (ref, seg))
-        self._index_lines(seg, self.repo[oid].data)
+        bad, problem = self._index_lines(seg, self.repo[oid].data)
+        if bad:
+            db.execute("UPDATE segs SET bad=?, problem=? WHERE id=?", (bad, problem, seg))
+            warnings.warn(f"ell: {bad} record{'s' * (bad != 1)} in {ref}:{path} could not be read ({problem}): "
+                          "skipped; run `ell doctor`", RuntimeWarning, stacklevel=2)
 
-    def _index_lines(self, seg: int, data: bytes) -> None:
+    def _index_lines(self, seg: int, data: bytes) -> tuple[int, str | None]:
+        """Index a segment's lines; returns (lines that are not the storage format, the first problem)."""
         # The hot loop of a first indexing (1M lines ≈ tens of seconds): keep it flat.
-        db, loads = self.db, orjson.loads
+        db, loads, check = self.db, orjson.loads, validate.invocation
         parsed = []
-        off = 0
+        off = bad = 0
+        first = None
         for line in data.split(b"\n"):
             n = len(line)
             if n:
@@ -257,8 +293,12 @@ class Indexer:
                     d = loads(line)
                 except orjson.JSONDecodeError:
                     d = None
-                if type(d) is dict and d.get("id"):
+                problem = check(d) if d is not None else "not JSON"
+                if problem is None:
                     parsed.append((off, n, d))
+                else:
+                    bad += 1
+                    first = first or problem
             off += n + 1
         if parsed:
             layout.check_format(parsed[0][2].get("format"))
@@ -315,6 +355,7 @@ class Indexer:
             "INSERT INTO hist VALUES(?,?,?) ON CONFLICT(ver, bucket) DO UPDATE SET n=n+excluded.n",
             [(v, b, n) for (v, b), n in hist.items()],
         )
+        return bad, first
 
     def _unref_segment(self, ref: str, oid: str) -> None:
         db = self.db
@@ -377,37 +418,3 @@ def _line_id(line: bytes) -> str:
         return str(orjson.loads(line).get("id"))
     except (orjson.JSONDecodeError, AttributeError):
         return ""
-
-
-def first_text(value: Any) -> Any:
-    """The first text found in outputs (message dicts with content blocks, or plain values)."""
-    try:  # the common shape: [{"role": ..., "content": [{"text": ...}, ...]}]
-        t = value[0]["content"][0]["text"]
-        if type(t) is str:
-            return t
-    except (LookupError, TypeError):
-        pass
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        if isinstance(value.get("text"), str):
-            return value["text"]
-        for k in ("content", "tool_call", "tool_result", "result"):
-            if k in value:
-                t = first_text(value[k])
-                if t is not None:
-                    return t
-        return None
-    if isinstance(value, list):
-        for v in value:
-            t = first_text(v)
-            if t is not None:
-                return t
-    return None if value is None else value
-
-
-def _preview(v: Any) -> str:
-    if v is None:
-        return ""
-    s = v if type(v) is str else orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS)[: PREVIEW * 4].decode("utf-8", "ignore")
-    return s if len(s) <= PREVIEW else s[: PREVIEW - 1] + "…"

@@ -8,6 +8,7 @@ A mixin of `Reader` (it uses the reader's repository, lock and `versions`). It w
 from __future__ import annotations
 
 import threading
+import warnings
 from dataclasses import replace
 from typing import Any, Optional
 
@@ -70,20 +71,47 @@ class Evaluations:
             return cached[1]
         definitions: dict[str, EvalDefinition] = {}
         runs: dict[str, EvalRun] = {}
+        problems: dict[str, str] = self.__dict__.setdefault("_eval_problems", {})
         # Oldest first, so the first commit of a definition seen twice (two clones) is the one kept.
-        for c in reversed(list(history(self.repo, [pygit2.Oid(hex=t) for t in tips.values()]))):
+        for c in reversed(self._readable_history(tips, problems)):
             t = parse_trailers(c.message)
             if T_EVAL_ID not in t or len(c.parents) > 1:
                 continue  # sync's merge commits, anything foreign
             layout.check_format(t.get(T_FORMAT, ["1"])[-1])
-            if T_RUN in t and RUN in c.tree:
-                run = _run(c)
-                runs.setdefault(run.id, run)
-            elif EVALUATION in c.tree:
-                d = _definition(c)
-                definitions.setdefault(d.id, d)
+            try:
+                if T_RUN in t and RUN in c.tree:
+                    run = _run(c)
+                    runs.setdefault(run.id, run)
+                elif EVALUATION in c.tree:
+                    d = _definition(c)
+                    definitions.setdefault(d.id, d)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:  # not the storage format
+                # One bad commit must not hide every evaluation: skip it, say so once (`Reader.problems`).
+                if str(c.id) not in problems:
+                    warnings.warn(f"ell: evaluation commit {str(c.id)[:12]} cannot be read ({type(exc).__name__}: "
+                                  f"{exc}): skipped; run `ell doctor`", RuntimeWarning, stacklevel=2)
+                problems[str(c.id)] = f"{type(exc).__name__}: {exc}"
         self.__dict__["_eval_cache"] = (key, (definitions, runs))
         return definitions, runs
+
+    def _readable_history(self, tips: dict[str, str], problems: dict[str, str]) -> list[pygit2.Commit]:
+        """Every commit of the eval refs, newest first; a ref whose history cannot be walked (a missing
+        object, a tip that is no commit) is left out and named once."""
+        try:
+            return list(history(self.repo, [pygit2.Oid(hex=t) for t in tips.values()]))
+        except (KeyError, ValueError, pygit2.GitError):
+            pass
+        good = []
+        for ref, tip in tips.items():
+            try:
+                list(history(self.repo, [pygit2.Oid(hex=tip)]))
+                good.append(pygit2.Oid(hex=tip))
+            except (KeyError, ValueError, pygit2.GitError) as exc:
+                if ref not in problems:
+                    warnings.warn(f"ell: {ref} cannot be read ({type(exc).__name__}: {exc}): skipped; run `ell doctor`",
+                                  RuntimeWarning, stacklevel=2)
+                problems[ref] = "cannot be read"
+        return list(history(self.repo, good))
 
     def _vn(self, lmp: str, cache: dict[str, dict[str, int]]) -> dict[str, int]:
         if lmp not in cache:

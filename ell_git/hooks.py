@@ -33,26 +33,48 @@ _TEMPLATE = """\
 {begin}
 # Added by `ell hooks install` (ell-git); `ell hooks uninstall` removes exactly this block.
 # {why}
-# Never fails the git command: problems are printed as warnings. Reads no stdin (git's input is left to
-# the rest of this hook). ELL_HOOK_ACTIVE stops the hook re-entering itself from ell's own git calls;
+# Never fails the git command{refuses}. {reads} ELL_HOOK_ACTIVE stops the hook re-entering itself from ell's own git calls;
 # -P keeps a module in the work tree (json.py, ...) from shadowing the standard library. Python only
 # starts in repositories where `ell hooks install` ran{cheap}.
 if [ -z "${{ELL_HOOK_ACTIVE:-}}" ]; then
   ell_dir="$(git rev-parse --git-common-dir)/ell" || :
   if [ -f "$ell_dir/hooks.json" ]{guard}; then
-    ell_py={python}
+    ell_py={python}{run}
+  fi
+  unset ell_dir ell_py{unset}
+fi
+{end}
+"""
+_RUN = """
     if [ -x "$ell_py" ] && "$ell_py" -P -m ell_git.hooks run {name} "$@" </dev/null; then
       :
     elif command -v ell >/dev/null 2>&1; then
       ell hooks run {name} "$@" </dev/null || :
     else
       echo "ell-git: {name} hook skipped: ell_git is not importable by $ell_py and \\`ell\\` is not on PATH (reinstall with \\`ell hooks install\\`)" >&2
+    fi"""
+# pre-push: git lists the refs being pushed on stdin. A copy goes to ell (it checks ell refs pushed
+# by hand) and stdin is reopened on that copy for the rest of the hook; exit 3 from ell means
+# "refuse this push", the only case in which the block fails the git command.
+_RUN_PRE_PUSH = """
+    ell_in=/dev/null
+    ell_status=0
+    if ell_tmp="$(mktemp "${{TMPDIR:-/tmp}}/ell-pre-push.XXXXXX" 2>/dev/null)"; then
+      cat >"$ell_tmp"
+      exec <"$ell_tmp"
+      ell_in="$ell_tmp"
     fi
-  fi
-  unset ell_dir ell_py
-fi
-{end}
-"""
+    if [ -x "$ell_py" ] && {{ "$ell_py" -P -m ell_git.hooks run {name} "$@" <"$ell_in"; ell_status=$?; [ "$ell_status" = 0 ] || [ "$ell_status" = 3 ]; }}; then
+      :
+    elif command -v ell >/dev/null 2>&1; then
+      ell hooks run {name} "$@" <"$ell_in"; ell_status=$?
+    else
+      echo "ell-git: {name} hook skipped: ell_git is not importable by $ell_py and \\`ell\\` is not on PATH (reinstall with \\`ell hooks install\\`)" >&2
+    fi
+    [ "$ell_in" = /dev/null ] || rm -f "$ell_in"
+    if [ "$ell_status" = 3 ]; then
+      exit 1
+    fi"""
 _WHY = {
     "pre-push": "Pushes this clone's refs/ell/* (prompt versions, invocations) and ell notes to the same remote.",
     "post-merge": "After `git pull`, fetches the remote's refs/ell/* and merges prompt versions.",
@@ -78,8 +100,15 @@ def _tracking_listing(root: Path) -> str:
 def render_hook(name: str, python: str = PYTHON_PLACEHOLDER) -> str:
     """The ell-git block for hook `name`, calling `python -m ell_git.hooks` (then `ell` as a fallback)."""
     cheap, guard = _GUARDS.get(name, ("", ""))
+    pre_push = name == "pre-push"
+    run = (_RUN_PRE_PUSH if pre_push else _RUN).format(name=name)
+    refuses = ("; problems are printed as warnings. It refuses only ell refs pushed by hand that hold\n"
+               "# secrets or that `git config ell.share` keeps local" if pre_push else ": problems are printed as warnings")
+    reads = ("Reads a copy of stdin (the rest of this hook still gets\n# git's ref list)." if pre_push else
+             "Reads no stdin (git's input is left to\n# the rest of this hook).")
     return _TEMPLATE.format(begin=BEGIN, end=END, why=_WHY[name], name=name, python=shlex.quote(python),
-                            cheap=cheap, guard=guard)
+                            cheap=cheap, guard=guard, run=run, refuses=refuses, reads=reads,
+                            unset=" ell_in ell_tmp ell_status" if pre_push else "")
 
 
 # -- install / uninstall ---------------------------------------------------------------------------
@@ -233,14 +262,25 @@ def run_hook(name: str, args: Sequence[str], repo_path: str | os.PathLike[str] =
 
         if name == "pre-push":
             remote = args[0] if args else ""
+            from .pushcheck import check_pushed_by_hand, pushed_refs
+
+            pushed = pushed_refs(sys.stdin.read())
+            refusal = check_pushed_by_hand(root, remote, pushed)
+            if refusal:
+                print(refusal, file=sys.stderr)
+                return 3
+            if any(line.ell for line in pushed):
+                return 0  # ell refs pushed by hand (say, `ell forget`'s force pushes): only those go
             if remote not in _git(root, "remote").split() or not _has_ell_refs(root):
                 return 0  # a push to a bare URL has no tracking namespace; nothing to share otherwise
+            allow = bool(os.environ.get("ELL_ALLOW_SECRETS"))
             try:
-                report = sync.push(root, remote, timeout=_timeout())
+                report = sync.push(root, remote, timeout=_timeout(), allow_secrets=allow, command="git push")
             except sync.SyncError as exc:
                 if not exc.diverged:
                     raise
-                report = sync.sync(root, remote, timeout=_timeout())  # merge the remote's versions first
+                report = sync.sync(root, remote, timeout=_timeout(),  # merge the remote's versions first
+                                   allow_secrets=allow, command="git push")
         elif name == "post-merge":
             # Network here only: the user just went to the network anyway (`git pull`).
             remote = _upstream_remote(root)
@@ -262,7 +302,9 @@ def run_hook(name: str, args: Sequence[str], repo_path: str | os.PathLike[str] =
             return 0
         _say(report)
     except Exception as exc:  # noqa: BLE001 - a hook must never fail the user's command
-        expected = isinstance(exc, OSError) or type(exc).__name__ == "SyncError"
+        from .errors import EllGitError
+
+        expected = isinstance(exc, (OSError, EllGitError)) or type(exc).__name__ == "SyncError"
         detail = str(exc) if expected else f"{type(exc).__name__}: {exc} (please report this)"
         print(f"ell-git: {name} hook could not share refs/ell: {detail}; your git command is unaffected",
               file=sys.stderr)

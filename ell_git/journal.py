@@ -191,6 +191,13 @@ class Journal:
         finally:
             os.close(fd)
 
+    def entries(self) -> list[Entry]:
+        """Every complete entry of this file so far (to commit them again after a repair)."""
+        with self._lock:
+            size, fd = self.size, self._fd
+            data = os.pread(fd, size, 0) if fd >= 0 else b""
+        return [e for _, _, e in parse(data)]
+
     def read_at(self, offset: int, length: int) -> Entry:
         data = os.pread(self._fd, length, offset)
         for _, _, entry in parse(data):

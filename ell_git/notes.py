@@ -124,8 +124,12 @@ def read_entries(repo: pygit2.Repository, tips: Iterable[str]) -> Iterator[dict[
     may have added a free-text note by hand). Each entry gets ``_commit``, the annotated object."""
     seen: set[bytes] = set()
     for tip in tips:
-        for target, blob in _note_blobs(repo, repo[tip].tree):
-            for line in repo[blob].data.splitlines():
+        try:
+            blobs = [(target, repo[blob].data) for target, blob in _note_blobs(repo, repo[tip].tree)]
+        except (KeyError, AttributeError, ValueError, pygit2.GitError):
+            continue  # a notes ref lacking objects or not at a commit: `ell doctor` names it
+        for target, data in blobs:
+            for line in data.splitlines():
                 line = line.strip()
                 if not line.startswith(b"{") or line in seen:
                     continue
@@ -247,7 +251,8 @@ class Annotations:
         keep = [r for r in rows if
                 (lmp is None or r.lmp == lmp) and
                 (version is None or r.version_id == version or r.version_id.startswith(version)) and
-                (not needle or any(needle in s.lower() for s in (r.id, r.args_preview, r.output_preview))) and
+                (not needle or r.id.startswith((needle, "inv-" + needle)) or
+                 any(needle in s.lower() for s in (r.args_preview, r.output_preview))) and
                 (min_latency is None or r.latency_ms >= min_latency) and
                 (max_latency is None or r.latency_ms <= max_latency) and
                 (min_tokens is None or (r.total_tokens or 0) >= min_tokens) and

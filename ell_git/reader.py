@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import pygit2
 
-from . import autocommit, cache, layout, refs
+from . import autocommit, cache, layout, refs, validate
 from .evalreader import Evaluations
 from .notes import Annotations
 from .repo import ell_dir, open_repository
@@ -28,6 +28,7 @@ from .views import (
     InvocationPage,
     InvocationRow,
     Lmp,
+    Problems,
     SeriesPoint,
     Stats,
     Version,
@@ -43,6 +44,8 @@ _ROW = (
     " i.parent, i.args_preview, i.output_preview FROM inv i JOIN lmps l ON l.id=i.lmp JOIN vers v ON v.id=i.ver"
 )
 _VN = re.compile(r"^v(\d+)$")
+#: A vN beyond this is no version (and would not fit SQLite's integers).
+_MAX_VN = 2**62
 
 
 class NotFound(KeyError):
@@ -161,7 +164,8 @@ class Reader(Evaluations, Annotations):
         if ref in ("latest", "HEAD"):
             rows = self._q(_VERSION_SQL + " WHERE ref=? ORDER BY n DESC LIMIT 1", (pref,))
         elif m:
-            rows = self._q(_VERSION_SQL + " WHERE ref=? AND n=?", (pref, int(m.group(1))))
+            n = int(m.group(1))
+            rows = self._q(_VERSION_SQL + " WHERE ref=? AND n=?", (pref, n)) if n <= _MAX_VN else []
         else:
             rows = self._q(_VERSION_SQL + " WHERE ref=? AND vid=?", (pref, ref))
             if not rows and ref:
@@ -183,7 +187,7 @@ class Reader(Evaluations, Annotations):
             commit = self.repo[v.commit]
             tree = commit.tree
             text = {n: tree[n].data.decode("utf-8", "replace") if n in tree else "" for n in (SOURCE, CLOSURE)}
-            meta = orjson.loads(tree[META].data) if META in tree else {}
+            meta = validate.meta_blob(tree[META].data)[0] if META in tree else {}  # a bad one: counted when indexed
             return VersionSource(name, v.version_id, v.commit, v.vn, text[SOURCE], text[CLOSURE], meta, commit.message)
 
     def diff(self, name: str, a: str, b: str) -> VersionDiff:
@@ -206,6 +210,26 @@ class Reader(Evaluations, Annotations):
     def graph(self) -> dict[str, list[str]]:
         """LMP name -> names of the LMPs its newest version uses."""
         return {lmp.name: list(lmp.uses) for lmp in self.lmps() if lmp.latest_version}
+
+    # -- what could not be read ------------------------------------------------------------
+    def problems(self) -> Problems:
+        """What was skipped because it is not the storage format or lacks objects (each was warned
+        once when first met): bad invocation lines, bad meta.json files, unreadable evaluation
+        commits, damaged refs. `ell doctor` checks everything in depth."""
+        with self._lock:
+            self.refresh()
+            records = self._q("SELECT coalesce(sum(bad), 0) FROM segs")[0][0]
+            where = [f"{ref or '?'} segment {oid[:12]}: {bad} × {problem}" for oid, bad, problem, ref in self._q(
+                "SELECT s.oid, s.bad, s.problem, (SELECT min(r.ref) FROM seg_refs r WHERE r.seg=s.id) FROM segs s"
+                " WHERE s.bad>0 LIMIT 20")]
+            shown = set(self._preferred().values())  # a fetched copy shadowed by the local ref is never read
+            metas = [m for m in self._q("SELECT ref, what, reason FROM problems") if m[0] in shown]
+            where += [f"{ref} commit {what[:12]}: {reason}" for ref, what, reason in metas[: max(0, 20 - len(where))]]
+            runs = dict(self.__dict__.get("_eval_problems", {}))
+            where += [f"{c[:12]}: {reason}" for c, reason in list(runs.items())[: max(0, 20 - len(where))]]
+            broken = tuple(sorted(self._indexer.broken))
+            where += [f"{ref}: cannot be read" for ref in broken[: max(0, 20 - len(where))]]
+            return Problems(records, len(metas), len(runs), broken, tuple(where))
 
     # -- invocations -------------------------------------------------------------------------
     def invocations(
@@ -233,9 +257,12 @@ class Reader(Evaluations, Annotations):
                     args.append(val)
                     filtered = True
             if q:
-                like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                where.append("(i.id LIKE ? ESCAPE '\\' OR i.args_preview LIKE ? ESCAPE '\\' OR i.output_preview LIKE ? ESCAPE '\\')")
-                args += [like, like, like]
+                # ids match by prefix ("inv-c4", "c4"): a hex id holds "ada" or "bee" by chance
+                escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                like = "%" + escaped + "%"
+                where.append("(i.id LIKE ? ESCAPE '\\' OR i.id LIKE ? ESCAPE '\\'"
+                             " OR i.args_preview LIKE ? ESCAPE '\\' OR i.output_preview LIKE ? ESCAPE '\\')")
+                args += [escaped + "%", "inv-" + escaped + "%", like, like]
                 filtered = True
             clause = (" WHERE " + " AND ".join(where)) if where else ""
             rows = self._q(_ROW + clause + " ORDER BY i.started DESC, i.rowid DESC LIMIT ? OFFSET ?",

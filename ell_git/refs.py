@@ -145,7 +145,12 @@ class DamagedRef(RuntimeError):
 
 
 def read_tip(repo: pygit2.Repository, refname: str) -> tuple[pygit2.Reference | None, pygit2.Oid | None]:
-    ref = repo.references.get(refname)
+    try:
+        ref = repo.references.get(refname)
+    except pygit2.GitError as exc:
+        if "corrupted" not in str(exc):
+            raise
+        raise DamagedRef(f"{refname} is damaged ({exc}); nothing is written to it until it is repaired") from None
     if ref is None:
         return None, None
     return ref, ref.resolve().target

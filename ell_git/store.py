@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -38,6 +39,8 @@ from .writer import Writer
 from .writer_process import WriterProcess, usable_interpreter
 
 logger = logging.getLogger("ell_git")
+#: Words holding a digit (ids, counts, temporary file names) do not make a warning a different one.
+_SHAPE = re.compile(r"\S*\d\S*")
 
 
 class GitStore(Freezer, EvalHooks):
@@ -73,7 +76,7 @@ class GitStore(Freezer, EvalHooks):
         complete: Callable[..., str] | None = None,
         writer_process: bool = True,
     ) -> None:
-        self._warned: set[str] = set()
+        self._warned: set[tuple[str, str]] = set()  # (kind, message shape) said already
         self._warn_lock = threading.Lock()
         self._init_freezer()
         self.repo = open_repository(path)
@@ -283,11 +286,17 @@ class GitStore(Freezer, EvalHooks):
 
     # -- problems ----------------------------------------------------------------------------
     def _warn(self, kind: str, message: str) -> None:
-        logger.debug("%s: %s", kind, message)
+        """Warn once per problem: the same failure retried is said once, a different one (or the same
+        after a recovery, which the writer signals with an empty `message`) is said again."""
+        logger.debug("%s: %s", kind, message or "recovered")
         with self._warn_lock:
-            if kind in self._warned:
+            if not message:
+                self._warned = {k for k in self._warned if k[0] != kind}
                 return
-            self._warned.add(kind)
+            key = (kind, _SHAPE.sub("#", message))
+            if key in self._warned:
+                return
+            self._warned.add(key)
         warnings.warn(f"ell: {message}", RuntimeWarning, stacklevel=3)
 
     def __repr__(self) -> str:

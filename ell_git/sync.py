@@ -96,6 +96,8 @@ class SyncReport:
     inv_fetched: int = 0  # invocation refs that were new or moved on the remote
     pushed: dict[str, str] = field(default_factory=dict)  # new | updated (refs already up to date omitted)
     steps: list[str] = field(default_factory=list)  # "pull", "push" in the order they ran
+    refused: dict[str, str] = field(default_factory=dict)  # fetched ref -> why it was not merged (bad data)
+    bad_records: dict[str, str] = field(default_factory=dict)  # fetched invocation ref -> "N × problem" (skipped)
 
     @property
     def notes_merged(self) -> int:
@@ -114,6 +116,14 @@ class SyncReport:
             parts.append(f"{self.notes_merged} notes ref{'s' * (self.notes_merged != 1)} merged")
         if self.pushed:
             parts.append(f"{len(self.pushed)} ref{'s' * (len(self.pushed) != 1)} pushed")
+        if self.refused:
+            parts.append(f"{len(self.refused)} fetched ref{'s' * (len(self.refused) != 1)} not merged, nor pushed over "
+                         "(bad data: " + "; ".join(f"{r}: {why}" for r, why in sorted(self.refused.items())[:3])
+                         + "; it is repaired in the clone that pushed it)")
+        if self.bad_records:
+            n = sum(int(v.split(" ", 1)[0]) for v in self.bad_records.values())
+            parts.append(f"{n} fetched record{'s' * (n != 1)} are not the storage format (skipped by readers; "
+                         "`ell doctor` names them)")
         return f"{self.remote}: " + ("; ".join(parts) if parts else "already in sync")
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,31 +147,43 @@ def pull(repo_path: str | os.PathLike[str], remote: str = "origin", *, fetch: bo
 
     With `fetch=False` only merges what an earlier `git fetch` (configured refspecs) brought in.
     """
+    from . import guard
+
     path = _repo_root(repo_path)
     _check_remote(path, remote)
+    guard.check_forget_done(path, _open(path), remote, timeout, offline=not fetch)
     report = SyncReport(remote)
     _pull_into(report, path, remote, fetch, timeout)
     return report
 
 
-def push(repo_path: str | os.PathLike[str], remote: str = "origin", *, timeout: float | None = None) -> SyncReport:
-    """Push local ell refs (fast-forward only). Raises SyncError if the remote has diverged: run `sync`."""
+def push(repo_path: str | os.PathLike[str], remote: str = "origin", *, timeout: float | None = None,
+         allow_secrets: bool = False, command: str = "ell push") -> SyncReport:
+    """Push local ell refs (fast-forward only), the parts ``git config ell.share`` shares.
+
+    Raises SyncError if the remote has diverged (run `sync`) or after `ell forget` until its force
+    pushes to this remote are done, `ell_git.secrets.SecretsFound` if what would be sent holds
+    secrets (unless `allow_secrets`)."""
     path = _repo_root(repo_path)
     _check_remote(path, remote)
     report = SyncReport(remote)
-    _push_into(report, path, remote, timeout)
+    _push_into(report, path, remote, timeout, allow_secrets, command)
     return report
 
 
-def sync(repo_path: str | os.PathLike[str], remote: str = "origin", *, timeout: float | None = None) -> SyncReport:
+def sync(repo_path: str | os.PathLike[str], remote: str = "origin", *, timeout: float | None = None,
+         allow_secrets: bool = False, command: str = "ell sync") -> SyncReport:
     """Pull (fetch + merge) then push; if someone pushed in between, pull and push again (bounded)."""
+    from . import guard
+
     path = _repo_root(repo_path)
     _check_remote(path, remote)
+    guard.check_forget_done(path, _open(path), remote, timeout)
     report = SyncReport(remote)
     for attempt in range(_SYNC_ATTEMPTS):
         _pull_into(report, path, remote, True, timeout)
         try:
-            _push_into(report, path, remote, timeout)
+            _push_into(report, path, remote, timeout, allow_secrets, command)
             return report
         except SyncError as exc:
             if not exc.diverged:
@@ -184,6 +206,7 @@ def _pull_into(report: SyncReport, path: Path, remote: str, fetch: bool, timeout
              "--quiet", remote, *fetch_refspecs(remote), action="fetch from", remote=remote, timeout=timeout)
     repo = _open(path)  # reopened: the fetch wrote refs and packs behind libgit2's back
     after = _refs(repo, tracking)
+    _check_fetched_invocations(report, repo, tracking, before, after)
     report.inv_fetched += sum(1 for ref, oid in after.items()
                               if ref.startswith(tracking + "inv/") and before.get(ref) != oid)
     for ns in MERGED_NAMESPACES:
@@ -191,12 +214,63 @@ def _pull_into(report: SyncReport, path: Path, remote: str, fetch: bool, timeout
         for ref, theirs in sorted(after.items()):
             if ref.startswith(f"{tracking}{ns}/"):
                 local = f"refs/ell/{ns}/{ref[len(tracking) + len(ns) + 1:]}"
+                if _refuse(report, table, repo, ns, ref, theirs, local):
+                    continue
                 merger = _history_merger(remote, ns, local)
                 report._note(table, local, _merge_ref(repo, local, theirs, remote, merger))
     for ref, theirs in sorted(after.items()):
         if ref.startswith(tracking + "notes/"):
             local = "refs/notes/" + ref[len(tracking) + len("notes/"):]
+            if _refuse(report, report.notes, repo, "notes", ref, theirs, local):
+                continue
             report._note(report.notes, local, _merge_ref(repo, local, theirs, remote, _notes_merger(remote, local)))
+
+
+def _refuse(report: SyncReport, table: dict[str, str], repo: pygit2.Repository, ns: str, ref: str,
+            theirs: pygit2.Oid, local: str) -> bool:
+    """Whether fetched `ref` holds bad data (`incoming`): then `local` is left as it is and the report says why."""
+    from . import incoming
+
+    current = repo.references.get(local)
+    what = incoming.problem(repo, ns, theirs, current.target if current is not None else None)
+    if what is None:
+        return False
+    report.refused[ref] = what
+    report._note(table, local, "refused")
+    return True
+
+
+def _refused_locals(report: SyncReport, remote: str) -> list[str]:
+    """Local refs whose fetched copy was refused (bad data): version, evaluation and notes refs."""
+    tracking = f"{TRACKING_PREFIX}{remote}/"
+    out = []
+    for ref in report.refused:
+        rest = ref[len(tracking):] if ref.startswith(tracking) else ""
+        ns, _, name = rest.partition("/")
+        if ns in MERGED_NAMESPACES:
+            out.append(f"refs/ell/{ns}/{name}")
+        elif ns == "notes":
+            out.append(f"refs/notes/{name}")
+    return out
+
+
+def _check_fetched_invocations(report: SyncReport, repo: pygit2.Repository, tracking: str,
+                               before: dict[str, pygit2.Oid], after: dict[str, pygit2.Oid]) -> None:
+    """A fetched invocation ref that does not point to a commit is put back; bad records are counted."""
+    from . import incoming
+
+    for ref, oid in sorted(after.items()):
+        if not ref.startswith(tracking + "inv/") or before.get(ref) == oid:
+            continue
+        what = incoming.inv_tip_problem(repo, oid)
+        if what is not None:
+            incoming.put_back(repo, ref, oid, before.get(ref))
+            after.pop(ref)
+            report.refused[ref] = what
+            continue
+        bad, first = incoming.bad_records(repo, before.get(ref), oid)
+        if bad:
+            report.bad_records[ref] = f"{bad} × {first}"
 
 
 Merger = Callable[[pygit2.Repository, pygit2.Oid, pygit2.Oid], pygit2.Oid]
@@ -330,13 +404,25 @@ def _is_hex(s: str) -> bool:
 # -- push -------------------------------------------------------------------------------------------
 
 
-def _push_into(report: SyncReport, path: Path, remote: str, timeout: float | None) -> None:
+def _push_into(report: SyncReport, path: Path, remote: str, timeout: float | None, allow_secrets: bool = False,
+               command: str = "ell push") -> None:
+    from . import guard, share
+
     report.steps.append("push")
-    local = list(_open(path).references)
-    # Only globs that match something: with none matching, git falls back to "No refs in common" and fails.
-    specs = [spec for spec in PUSH_REFSPECS if any(fnmatch.fnmatchcase(r, spec.split(":")[0]) for r in local)]
+    repo = _open(path)
+    guard.check_forget_done(path, repo, remote, timeout)
+    local = list(repo.references)
+    # Only what `git config ell.share` shares, and only globs that match something: with none
+    # matching, git falls back to "No refs in common" and fails.
+    specs = [spec for spec in share.push_refspecs(share.shared_parts(repo))
+             if any(fnmatch.fnmatchcase(r, spec.split(":")[0]) for r in local)]
     if not specs:
         return
+    if not allow_secrets:
+        override = "`ELL_ALLOW_SECRETS=1 git push ...`" if command.startswith("git push") else None
+        guard.check_secrets(path, repo, remote, [s.split(":")[0] for s in specs], local, timeout, command, override)
+    # A ref whose remote copy holds bad data (the pull refused to merge it) cannot go over it: leave it out.
+    specs += [f"^{ref}" for ref in _refused_locals(report, remote) if any(r == ref for r in local)]
     # Explicit refspecs override remote.<name>.push and push.default, so user branches never travel.
     # Not --no-verify: the user's own pre-push hooks still vet what we push (ours skips itself).
     proc = _git(path, "push", "--porcelain", "--no-follow-tags", "--no-signed", "--recurse-submodules=no",

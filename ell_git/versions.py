@@ -19,7 +19,7 @@ import pygit2
 from ell.serialize import to_jsonable, version_to_dict
 from ell.store import FORMAT_VERSION, VersionRecord
 
-from . import autocommit, refs
+from . import autocommit, refs, validate
 from .layout import BLOB, canonical, check_commit_format
 from .repo import code_commit, signature
 
@@ -60,7 +60,7 @@ def side_at(repo: pygit2.Repository, commit: pygit2.Commit) -> autocommit.Side:
     """The version stored in `commit` as the describer sees it."""
     tree = commit.tree
     text = {n: tree[n].data.decode("utf-8", "replace") if n in tree else "" for n in (SOURCE, CLOSURE)}
-    meta = orjson.loads(tree[META].data) if META in tree else {}
+    meta = validate.meta_blob(tree[META].data)[0] if META in tree else {}  # a bad one reads as none
     return autocommit.Side.from_meta(meta, text[SOURCE], text[CLOSURE])
 
 
@@ -84,9 +84,12 @@ def trailers(v: VersionRecord, code: str, by: str) -> list[tuple[str, str]]:
 
 
 def message_text(msg: autocommit.Message, tr: list[tuple[str, str]]) -> str:
-    parts = [_one_line(msg.subject)]
+    from ell.redaction import redact_text
+
+    # A model writes the message from redacted closures, but it could still echo a credential.
+    parts = [_one_line(redact_text(msg.subject))]
     if msg.bullets:
-        parts.append(msg.body.translate(_CONTROL))
+        parts.append(redact_text(msg.body).translate(_CONTROL))
     parts.append("\n".join(f"{k}: {val}" for k, val in tr))
     return "\n\n".join(parts) + "\n"
 
@@ -142,6 +145,7 @@ class VersionWriter:
         self.complete = complete
         self.on_error = on_error
         self._known: dict[str, tuple[pygit2.Oid, set[str]]] = {}
+        self.last_commit: tuple[Any, ...] = ()  # what `write`'s last commit was made of
 
     def known(self, refname: str, tip: pygit2.Oid | None) -> set[str]:
         """Version ids anywhere in the history of `tip`, updated incrementally per ref."""
@@ -186,10 +190,19 @@ class VersionWriter:
             text = message_text(msg, trailers(v, code, by))
             committer = signature(self.repo, committer=True)
             parents = [current] if current is not None else []
+            self.last_commit = (author, committer, text, tree, parents)  # to write it again (`durable`)
             return self.repo.create_commit(None, author, committer, text, tree, parents)
 
         new = refs.update(self.repo, refname, build)
         return new if new is not None and new != tip else None
+
+    def forget(self, refname: str) -> None:
+        """Drop what `known` remembers of `refname` (its history was repaired)."""
+        self._known.pop(refname, None)
+
+    def tree_of(self, v: VersionRecord) -> pygit2.Oid:
+        """Write the tree of `v` (again: the same id)."""
+        return self._tree(v)
 
     def _tree(self, v: VersionRecord) -> pygit2.Oid:
         meta = orjson.dumps(version_to_dict(v), option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"

@@ -148,3 +148,28 @@ class Stats(_Json):
     latency_p95: float | None
     per_version: dict[str, int]  # version id -> invocation count
     series: tuple[SeriesPoint, ...]  # the newest invocations, oldest first, for charts
+
+
+@dataclass(frozen=True)
+class Problems(_Json):
+    """What the reader could not read and skipped (each was warned once): `ell doctor` says more."""
+
+    records: int  # invocation lines that are not the storage format
+    metas: int  # versions whose meta.json is not the storage format (shown without it)
+    runs: int  # evaluation commits whose files cannot be read
+    refs: tuple[str, ...]  # refs skipped as a whole (a missing object, not a commit)
+    where: tuple[str, ...]  # the first few of them, named ("refs/ell/inv/x:2024-…/b.jsonl: usage is not an object")
+
+    @property
+    def count(self) -> int:
+        return self.records + self.metas + self.runs + len(self.refs)
+
+    @property
+    def summary(self) -> str:
+        """One line for a page or a terminal ("" when nothing is wrong)."""
+        if not self.count:
+            return ""
+        return f"{self.count:,} record{'s' * (self.count != 1)} could not be read — run `ell doctor`"
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "count": self.count, "summary": self.summary}

@@ -6,6 +6,10 @@ invocation ref by compare-and-swap (rebuilding on the new tip when another proce
 clone moved it). A second daemon thread writes versions, because a version may wait for a
 model-written commit message. `flush` puts a marker in the same queue and waits for it.
 
+Every commit is checked whole on disk right after the ref moved, and held a little longer
+(`durable`): objects a concurrent `git gc --prune=now` deleted are written again, a ref left
+lacking objects is repaired (`heal`) and what the journal holds committed again.
+
 At start the writer replays journals left by dead processes: a batch whose segment paths are
 already in the ref is skipped, so each batch is committed exactly once however often a replay
 is interrupted. A flush or close that asks for it (`GitStore`'s do) replays them too, so the
@@ -19,9 +23,6 @@ and the writer commits those batches as they are.
 from __future__ import annotations
 
 import collections
-import os
-import shutil
-import subprocess
 import threading
 import time
 from typing import Any, Callable
@@ -30,23 +31,24 @@ import pygit2
 
 from ell.store import InvocationRecord, VersionRecord
 
-from . import faults, forks, layout, refs
+from . import durable, faults, forks, invocation_commit, refs, replay, version_thread
 from . import journal as jr
-from .batch import Batch, Marker, Spilled, batch_from_entry, new_batch_id, serialise
-from .repo import signature
-from .versions import VersionWriter, version_from_payload, version_payload
+from .batch import STOP, Batch, Marker, Spilled, batch_from_entry, new_batch_id, serialise
+from .packing import Packer
+from .versions import VersionWriter, version_payload
 
 #: At most this many batches go into one commit (a drain of a long queue makes several).
 BATCHES_PER_COMMIT = 16
-#: Batches per commit when replaying a dead process's journal.
-REPLAY_BATCHES_PER_COMMIT = 64
 #: How often a running writer looks for journals of processes that died meanwhile.
 ORPHAN_SCAN_SECONDS = 300.0
 #: While waiting for a batch, queued invocations are serialised this often (see `Writer._stage`).
 STAGE_SECONDS = 0.01
+#: A commit whose objects keep disappearing this many times in a row is warned about.
+UNSETTLED_WARN = 5
 
 
-_STOP = object()
+
+_STOP = STOP
 _ORPHANS = object()  # queued by a flush that also replays dead processes' journals
 #: What the queue holds for an invocation: the record itself, or its (version id, line, lmp name).
 _RECORDS = (InvocationRecord, tuple)
@@ -77,8 +79,7 @@ class Writer:
         self.spill_after = spill_after
         self.pack_every = pack_every
         self.on_error = on_error
-        self._loose = 0
-        self._packer: threading.Thread | None = None
+        self._packer = Packer(repo_path, pack_every, on_error)
         self.hurry = threading.Event()  # closing: no more waiting for models
         self._start()
         forks.reset_in_children(self)
@@ -146,14 +147,17 @@ class Writer:
     def close(self, timeout: float | None = 10.0, *, orphans: bool = False) -> bool:
         """Flush (bounded), stop the threads, and drop the journal if everything is committed."""
         self.hurry.set()
+        self._stop_by = None if timeout is None else time.monotonic() + timeout
         ok = self.flush(timeout, orphans=orphans)
+        # Each thread settles its held commits before it stops (`durable.Keeper.settle`): the journal
+        # goes only once they are verified.
         self._nudge(_STOP)
-        self._thread.join(1.0 if timeout is not None else None)
         self._vq.append(_STOP)
         self._vwake.set()
-        self._vthread.join(1.0 if timeout is not None else None)
+        for thread in (self._thread, self._vthread):
+            thread.join(None if timeout is None else max(1.0, self._stop_by - time.monotonic()))
         clean = (ok and not self._retry and not self._vretry and not self.q and not self._staged and not self.journal.pending
-                 and not self._thread.is_alive())
+                 and not self._thread.is_alive() and self._settled == [True, True])
         try:
             self.journal.close(delete=clean)
         except OSError as exc:
@@ -161,9 +165,8 @@ class Writer:
         return clean
 
     def wait_packed(self, timeout: float | None = None) -> None:
-        """Wait for a background repack to end (it is bounded: see `_pack`)."""
-        if self._packer is not None:
-            self._packer.join(timeout)
+        """Wait for a background repack to end (it is bounded: see `packing`)."""
+        self._packer.wait(timeout)
 
     def _full(self, item: Any) -> None:
         """Back-pressure: wait briefly for room, then spill to the journal; never drop."""
@@ -199,9 +202,13 @@ class Writer:
         self._staged: list[tuple[str, bytes, str]] = []  # serialised, not yet in a batch
         self._live_records = False  # an InvocationRecord (not a line) may be queued
         self._journaled_versions: set[str] = set()  # journaled by the caller (`put_version`)
+        self._failing: set[str] = set()  # kinds of work that failed: their next success is reported
+        self._unsettled = 0  # commits in a row whose objects went missing again (see `durable.Unsettled`)
+        self._settled: list[bool] = []  # per stopped thread: were its held commits all verified (append: atomic)
+        self._stop_by: float | None = None
         self.journal = jr.Journal(self.journal_dir)
         self._thread = threading.Thread(target=self._run, name="ell-writer", daemon=True)
-        self._vthread = threading.Thread(target=self._run_versions, name="ell-versions", daemon=True)
+        self._vthread = threading.Thread(target=version_thread.run, args=(self,), name="ell-versions", daemon=True)
         self._thread.start()
         self._vthread.start()
 
@@ -215,6 +222,8 @@ class Writer:
     def _run(self) -> None:
         self.repo = pygit2.Repository(self.repo_path)
         self._replay_versions = self.make_versions(self.repo, False)
+        self._keeper = durable.Keeper(self.repo, self.on_error, self._recommit)
+        self._guard("check", lambda: self._keeper.sweep(durable.all_ell_refs(self.repo)))
         self._guard("replay", self.replay_orphans)
         next_scan = time.monotonic() + ORPHAN_SCAN_SECONDS
         backoff = 0.5
@@ -222,9 +231,14 @@ class Writer:
             # Idle, the writer sleeps until something is queued, and a batch waits for its interval
             # (lines serialised by the caller just wait; live records are staged every STAGE_SECONDS).
             # Few wake-ups matter: a thread that wants the GIL back from a busy caller makes each of
-            # the caller's GIL releases cost a thread switch until it gets it.
+            # the caller's GIL releases cost a thread switch until it gets it. Held commits are
+            # looked at again for a few seconds after the last one (see `durable`).
             if not (self.q or self._staged or self._retry or self.journal.pending):
-                self._work.wait(max(0.0, next_scan - time.monotonic()))
+                self._work.wait(self._keeper.wait_seconds(max(0.0, next_scan - time.monotonic())))
+                if self._keeper.due():
+                    self._guard("check", self._keeper.check)
+                    if not (self._work.is_set() or self.q or self._staged or self.journal.pending):
+                        continue  # woken only to look at held commits
             self._work.clear()
             deadline = time.monotonic() + self.flush_interval
             while not self._wake.wait(max(0.0, min(STAGE_SECONDS if self._live_records else self.flush_interval,
@@ -235,22 +249,45 @@ class Writer:
                     break
             self._wake.clear()
             if self._guard("writer", self._drain) is _STOP:
+                self._settled.append(bool(self._guard("check", self._settle)))
                 return
             if self._retry:
                 batches, self._retry = self._retry, []
                 self._guard("commit", lambda: self._commit(batches))
                 time.sleep(backoff if self._retry and not self.hurry.is_set() else 0)
                 backoff = min(backoff * 2, 30.0) if self._retry else 0.5
+            if self._keeper.due():  # a busy writer never idles: look at held commits here too
+                self._guard("check", self._keeper.check)
             if time.monotonic() > next_scan:
                 next_scan = time.monotonic() + ORPHAN_SCAN_SECONDS
                 self._guard("replay", self.replay_orphans)
 
+    def _settle(self) -> bool:
+        """Before the thread stops: held commits verified, and what a check handed back committed again."""
+
+        def retry() -> None:
+            if self._retry:
+                batches, self._retry = self._retry, []
+                self._guard("commit", lambda: self._commit(batches))
+
+        return durable.settle(self._keeper, self._stop_by, retry, lambda: bool(self._retry))
+
     def _guard(self, kind: str, fn: Callable[[], Any]) -> Any:
         try:
-            return fn()
+            result = fn()
         except Exception as exc:
+            self._failing.add(kind)
+            racing = isinstance(exc, durable.Unsettled) or durable.transient(exc)
+            self._unsettled = self._unsettled + 1 if racing else 0
+            if 0 < self._unsettled < UNSETTLED_WARN:
+                return None  # a race with garbage collection, retried: not worth a warning unless it lasts
             self.on_error(kind, f"{kind} failed ({type(exc).__name__}: {exc}); will retry, nothing recorded is dropped meanwhile")
             return None
+        self._unsettled = 0
+        if kind in self._failing and not (kind == "commit" and self._retry):
+            self._failing.discard(kind)
+            self.on_error(kind, "")  # recovered: the next failure of this kind is reported again
+        return result
 
     def _stage(self) -> None:
         """Serialise queued invocations now rather than at batch time, so records (each ~20 GC-tracked
@@ -326,7 +363,9 @@ class Writer:
                 self._vwake.set()
             elif isinstance(item, Spilled):
                 cut()
-                pending.append(batch_from_entry(self.journal.read_at(item.offset, item.length), replay=False))
+                spilled = batch_from_entry(self.journal.read_at(item.offset, item.length), replay=False)
+                spilled.where = (item.offset, item.length)
+                pending.append(spilled)
             elif item is _ORPHANS:
                 commit_pending()
                 self._guard("replay", self.replay_orphans)
@@ -338,7 +377,7 @@ class Writer:
         return stop
 
     def _journal(self, b: Batch, *, sync: bool) -> None:
-        self.journal.append("inv", {"batch": b.id, "t": b.time}, b"\n".join(ln for _, ln in b.lines), sync=sync)
+        b.where = self.journal.append("inv", {"batch": b.id, "t": b.time}, b"\n".join(ln for _, ln in b.lines), sync=sync)
         b.journaled, b.synced = True, sync
         if faults.ARMED:
             faults.reached("journal")
@@ -358,9 +397,10 @@ class Writer:
                 self.on_error("serialise", f"could not serialise an invocation of {getattr(inv, 'lmp_name', '?')}: {exc}")
         return Batch(new_batch_id(), time.time(), lines, names, journaled=False, synced=False) if lines else None
 
-    def _commit(self, batches: list[Batch]) -> None:
-        """Journal (if not yet) and commit `batches` on the writer ref (CAS loop); on failure
-        keep them for a retry, so nothing handed to the writer is ever dropped."""
+    def _commit(self, batches: list[Batch]) -> int:
+        """Journal (if not yet) and commit `batches` on the writer ref (CAS loop), checked whole on disk
+        after the ref moved (`durable`); on failure keep them for a retry, so nothing handed to the
+        writer is ever dropped. Returns the records committed (a replay skips those already in)."""
         try:
             for b in batches:
                 if not b.journaled:
@@ -369,163 +409,48 @@ class Writer:
                 self.journal.sync()  # one fsync for the whole group, before any object is written
                 for b in batches:
                     b.synced = True
-            repo = self.repo
-            files: dict[str, pygit2.Oid] = {}
-            owner: dict[str, Batch] = {}
-            for b in batches:
-                for path, oid in layout.write_segments(repo, b.id, b.time, b.lines).items():
-                    files[path] = oid
-                    owner[path] = b
-            check = any(b.replay for b in batches)
-            if faults.ARMED:
-                faults.reached("objects")
-
-            def build(tip: pygit2.Oid | None) -> pygit2.Oid | None:
-                if tip is not None:
-                    layout.check_commit_format(repo[tip])
-                base = repo[tip].tree_id if tip is not None else None
-                todo = files
-                if check:  # replay: skip batches whose segments are already committed
-                    todo = {p: o for p, o in files.items() if layout.lookup(repo, base, p) is None}
-                if not todo:
-                    return None
-                tree = layout.put(repo, base, todo)
-                if tree == base:
-                    return None
-                done = {owner[p].id: owner[p] for p in todo}
-                msg = self._message(list(done.values()))
-                sig = signature(repo, committer=True)
-                return repo.create_commit(None, sig, sig, msg, tree, [tip] if tip is not None else [])
-
-            refs.update(repo, self.refname, build)
-            if faults.ARMED:
-                faults.reached("ref")
+            repaired = False
+            for attempt in range(durable.TRANSIENT_ATTEMPTS):
+                try:
+                    made = self._make_commit(batches)
+                    break
+                except (refs.DamagedRef, KeyError, OSError, pygit2.GitError) as exc:
+                    # A missing object under the ref: repair it (once), then build again on it.
+                    if isinstance(exc, (refs.DamagedRef, KeyError)) and not repaired:
+                        repaired = True
+                        if self._keeper.repair(self.refname) is not None:
+                            continue
+                    if isinstance(exc, refs.DamagedRef) or attempt + 1 == durable.TRANSIENT_ATTEMPTS or not durable.transient(exc):
+                        raise
+                    time.sleep(0.005 * (attempt + 1))
+            if made is not None and not self._keeper.made(made):
+                raise durable.Unsettled(f"the objects of commit {made.oid} of {self.refname} keep disappearing "
+                                        "(is `git gc --prune=now` or `git prune` running in a loop?)")
         except Exception:
             self._retry.extend(batches)
             raise
-        self._count_objects(len(files) + 8)  # segments (+ payloads), ~7 trees and a commit
+        return made.records if made is not None else 0
 
-    def _count_objects(self, n: int) -> None:
-        """Pack on our own schedule: `git gc --auto` only runs on the user's git commands."""
-        self._loose += n
-        if not self.pack_every or self._loose < self.pack_every or (self._packer and self._packer.is_alive()):
-            return
-        self._packer = threading.Thread(target=self._pack_while_loose, name="ell-pack", daemon=True)
-        self._packer.start()
-
-    def _pack_while_loose(self) -> None:
-        # Objects written during a repack are left loose by it: pack again if enough came meanwhile.
-        while self._loose >= self.pack_every:
-            self._loose = 0
-            self._pack()
-
-    def _pack(self) -> None:
-        # Geometric repacking rolls loose objects and small packs up, keeping few packs; it
-        # touches only objects, and git makes it safe against concurrent writers. One thread, at the
-        # lowest priority: by default git compresses on every CPU, and on a small machine the user's
-        # program then waits for the CPU it was using.
-        cmd = ["git", "-c", "pack.threads=1", f"--git-dir={self.repo_path}", "repack", "-d", "-q", "--geometric=2"]
-        if shutil.which("nice"):
-            cmd = ["nice", "-n", "19", *cmd]
-        try:
-            subprocess.run(cmd, check=True, capture_output=True, timeout=3600)
-        except (OSError, subprocess.SubprocessError) as exc:
-            self.on_error("pack", f"could not pack objects ({exc}); run `git gc` now and then")
-
-    def _message(self, batches: list[Batch]) -> str:
-        n = sum(len(b.lines) for b in batches)
-        counts = collections.Counter(name for b in batches for name in b.names)
-        top = ", ".join(name.rsplit(".", 1)[-1] for name, _ in counts.most_common(3))
-        more = f" (+{len(counts) - 3} more)" if len(counts) > 3 else ""
-        subject = f"Record {n} invocation{'s' if n != 1 else ''} of {top}{more}"
-        trailers = [f"Ell-Batch: {b.id}" for b in batches]
-        trailers += [f"Ell-Writer: {self.refname.rsplit('/', 1)[-1]}", f"Ell-Format: {layout.FORMAT_VERSION}"]
-        return subject + "\n\n" + "\n".join(trailers) + "\n"
+    def _make_commit(self, batches: list[Batch]) -> durable.Made | None:
+        return invocation_commit.make(self.repo, self.refname, batches, self.journal, self._packer,
+                                      lambda again: self._retry.extend(again))
 
     def _maybe_rotate(self) -> None:
         j = self.journal
-        if j.size > jr.ROTATE_BYTES and not self._retry and not self._vretry and not self.q and not self._vq:
+        # Not while commits are held: their batches are read back from this file if need be.
+        if (j.size > jr.ROTATE_BYTES and not self._retry and not self._vretry and not self.q and not self._vq
+                and not self._keeper.held and not self._vheld):
             j.rotate()
 
     def replay_orphans(self) -> int:
         """Commit what dead processes journaled but did not commit; returns batches replayed."""
-        replayed = 0
-        for orphan in jr.orphans(self.journal_dir, own=self.journal.path):
-            ok = True
-            damaged = 0  # entries or lines that cannot be read back (never committed)
-            try:
-                batches: list[Batch] = []
-                for entry in jr.merge_batches(orphan.entries()):
-                    # Decoding errors are the entry's own damage: skip it, keep the others.
-                    if entry.kind == "inv":
-                        try:
-                            batch = batch_from_entry(entry, replay=True)
-                        except (KeyError, TypeError, ValueError):
-                            damaged += 1
-                            continue
-                        damaged += batch.bad
-                        if batch.lines:
-                            batches.append(batch)
-                    elif entry.kind == "ver":
-                        try:
-                            version = version_from_payload(entry.payload)
-                        except (KeyError, TypeError, ValueError):
-                            damaged += 1
-                            continue
-                        self._replay_versions.write(version)
-                for i in range(0, len(batches), REPLAY_BATCHES_PER_COMMIT):
-                    self._commit(batches[i : i + REPLAY_BATCHES_PER_COMMIT])
-                    if faults.ARMED:
-                        faults.reached("replay")
-                replayed += len(batches)
-            except Exception as exc:
-                ok = False
-                # The orphan file stays (the next replay checks paths again): forget only its batches.
-                self._retry = [b for b in self._retry if not b.replay]
-                self.on_error("replay", f"could not replay {orphan.path} ({exc}); it stays for the next run")
-            finally:
-                what = orphan.damage(damaged)
-                if ok and what:
-                    self.on_error("journal-damaged", (
-                        f"the journal {orphan.path} of a dead process is damaged ({what}); everything readable "
-                        f"in it is committed and the file is kept as {orphan.kept_as} for inspection"))
-                orphan.done(delete=ok, damaged=bool(what))
-        return replayed
+        return replay.orphans(self)
 
-    # -- background: versions -----------------------------------------------------------------
-    def _run_versions(self) -> None:
-        repo = pygit2.Repository(self.repo_path)
-        vw = self.make_versions(repo, True)
-        vw.hurry = self.hurry
-        while True:
-            self._vwake.wait(5.0 if self._vretry else None)
-            self._vwake.clear()
-            if self._vretry:
-                pending, self._vretry = self._vretry, []
-                self._vq.extendleft(reversed(pending))
-            while self._vq:
-                item = self._vq.popleft()
-                if isinstance(item, Marker):
-                    item.ok = item.ok and not self._vretry
-                    item.event.set()
-                elif isinstance(item, VersionRecord):
-                    try:
-                        self._write_version(vw, item)
-                    except Exception as exc:
-                        self._vretry.append(item)
-                        self.on_error("version", f"could not commit version {item.version_id} of {item.name} ({exc}); will retry")
-                elif item is _STOP:
-                    return
+    def _recommit(self, ref: str) -> int:
+        return replay.recommit(self, ref)
 
-    def _write_version(self, vw: VersionWriter, v: VersionRecord) -> None:
-        refname = refs.lmp_ref(v.name)
-        _, tip = refs.read_tip(vw.repo, refname)
-        if v.version_id in vw.known(refname, tip):
-            return  # the common case at every process start: nothing to journal or write
-        if v.version_id in self._journaled_versions:
-            self.journal.sync()  # the caller journaled it (no fsync): durable before the commit, as below
-        else:
-            self.journal.append("ver", {}, version_payload(v))
-        if faults.ARMED:
-            faults.reached("version")
-        vw.write(v)
+    # -- background: versions (see `version_thread`) -------------------------------------------
+    @property
+    def _vheld(self) -> bool:
+        keeper = getattr(self, "_vkeeper", None)
+        return bool(keeper is not None and keeper.held)

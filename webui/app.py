@@ -11,14 +11,14 @@ import importlib.resources
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from flask import Flask, Response, jsonify, render_template, request, send_file
 from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
 from . import format as fmt
-from . import templating
+from . import hosts, templating
 from .data import Data
 
 log = logging.getLogger(__name__)
@@ -49,12 +49,14 @@ def open_reader(repo_path: str | os.PathLike[str]) -> Any:
 
 
 def create_app(repo_path: str | os.PathLike[str], *, feedback: bool = False, testing: bool = False,
-               reader: Any = None) -> Flask:
+               reader: Any = None, host: str | None = None, allowed_hosts: Iterable[str] = ()) -> Flask:
     """Build the web app over the ell repository at `repo_path`.
 
     `feedback` also serves the only writes: thumbs, comments and blind votes, appended to git notes
     (see `views.feedback`); off by default, so the UI is read-only.
     `reader` lets tests hand in a prepared reader; by default `ell_git.Reader(repo_path)` is opened.
+    Requests are answered only when addressed (``Host``) to a loopback name, to `host` (the bound
+    address) or to one of `allowed_hosts` (see `hosts`); others get 403.
     """
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config.update(
@@ -64,6 +66,7 @@ def create_app(repo_path: str | os.PathLike[str], *, feedback: bool = False, tes
         # Templates are fixed at install time; skipping the mtime check saves time on every render.
         TEMPLATES_AUTO_RELOAD=False,
     )
+    hosts.install(app, hosts.allowed_names(host, allowed_hosts))  # first: before any view reads anything
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.compact = False  # type: ignore[attr-defined]
     Htmx(app)

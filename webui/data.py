@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, TypeVar
 
+from ell_git import masking
+
 T = TypeVar("T")
 
 
@@ -47,6 +49,11 @@ class Data:
     def __init__(self, reader: Any) -> None:
         self.reader = reader
         self._not_found = _reader_not_found()
+        repo = getattr(reader, "repo", None)
+        if repo is not None:  # this repository's `git config ell.allow` / `ell.redact` apply to masking too
+            from ell_git.secrets import policy_for
+
+            policy_for(repo)
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
@@ -64,20 +71,41 @@ class Data:
     def versions(self, name: str) -> list[dict[str, Any]]:
         return plain(self._call(self.reader.versions, name))
 
+    # Stored text is shown through `masking`: secrets recorded before redaction never reach a screen.
     def version(self, name: str, ref: str) -> dict[str, Any]:
-        return plain(self._call(self.reader.version, name, ref))
+        return masking.version(plain(self._call(self.reader.version, name, ref)))
 
     def diff(self, name: str, a: str, b: str) -> dict[str, Any]:
-        return plain(self._call(self.reader.diff, name, a, b))
+        return masking.diff(plain(self._call(self.reader.diff, name, a, b)))
 
     def invocations(self, **filters: Any) -> dict[str, Any]:
         feedback = filters.pop("feedback", None)
         if feedback:  # only invocations someone judged (from the feedback notes)
-            return plain(self._call(self.reader.invocations_with_feedback, feedback, **filters))
-        return plain(self._call(self.reader.invocations, **filters))
+            return masking.page(plain(self._call(self.reader.invocations_with_feedback, feedback, **filters)))
+        return masking.page(plain(self._call(self.reader.invocations, **filters)))
 
     def invocation(self, inv_id: str) -> dict[str, Any]:
-        return plain(self._call(self.reader.invocation, inv_id))
+        return masking.invocation(plain(self._call(self.reader.invocation, inv_id)))
 
     def stats(self, name: str, version: str | None = None) -> dict[str, Any]:
         return plain(self._call(self.reader.stats, name, version=version))
+
+    def problems(self) -> dict[str, Any]:
+        """What the reader skipped as unreadable (`ell_git.Reader.problems`): a count and a summary line."""
+        fn = getattr(self.reader, "problems", None)
+        return plain(fn()) if callable(fn) else {"count": 0, "summary": "", "where": []}
+
+    def sharing(self) -> dict[str, Any]:
+        """What this clone shares with remotes (``git config ell.share``): parts, and a note when
+        some are kept local (None otherwise)."""
+        from ell_git.share import PARTS, describe, shared_parts
+
+        repo = getattr(self.reader, "repo", None)
+        if repo is None:
+            return {"shared": list(PARTS), "not_shared": [], "note": None}
+        try:
+            parts = shared_parts(repo)
+        except Exception as exc:  # an invalid setting: ell push refuses with this same sentence
+            return {"shared": [], "not_shared": [], "note": str(exc)}
+        return {"shared": [p for p in PARTS if p in parts], "not_shared": [p for p in PARTS if p not in parts],
+                "note": describe(parts)}

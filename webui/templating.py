@@ -73,4 +73,21 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _page_links() -> dict[str, Any]:
-        return {"json_url": json_url()}
+        return {"json_url": json_url(), "share_note": _share_note, "read_problems": _read_problems}
+
+
+def _read_problems() -> str:
+    """"N records could not be read — run `ell doctor`" when the reader skipped bad data ("" otherwise)."""
+    from .views.common import data
+
+    try:
+        return data().problems()["summary"]
+    except Exception:  # the error page itself shows this banner: it must never fail in turn
+        return ""
+
+
+def _share_note() -> str | None:
+    """The footer's line on what this clone does not share (called only by full pages)."""
+    from .views.common import data
+
+    return data().sharing()["note"]

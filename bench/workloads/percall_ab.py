@@ -6,7 +6,9 @@ Variants, on the in-process mock transport: `raw` (the openai SDK alone), `nosto
 `lines` (ell with a store that only builds and serialises each record, as the git store does on the
 caller's thread, and keeps the line), `git` (the git store). `git − lines` is what handing lines to
 the writer costs the caller (a writer thread cost 15–20 µs; the writer process ~1–9 µs);
-`--writer-off` stops this process's writer threads (the writer process still runs).
+`--writer-off` stops this process's writer threads (the writer process still runs). `git-noredact`
+is the git store with redaction off (`ell.init(redact=False)`): `git − git-noredact` is what
+checking each record for secrets costs the caller.
 Between-process differences (memory layout) are as large as the effects, hence one process.
 """
 
@@ -26,6 +28,7 @@ warnings.simplefilter("ignore")
 from mock import mock_client  # noqa: E402
 
 import ell  # noqa: E402
+import ell.redaction  # noqa: E402
 import ell_git.writer  # noqa: E402
 from ell.store import MemoryStore  # noqa: E402
 from ell_git import GitStore  # noqa: E402
@@ -59,7 +62,7 @@ def main() -> None:
         return r.choices[0].message.content
 
     git = GitStore(tempfile.mkdtemp(prefix="ell-ab-"), autocommit=False)
-    stores = {"raw": None, "nostore": None, "lines": LinesStore(), "git": git}
+    stores = {"raw": None, "nostore": None, "lines": LinesStore(), "git": git, "git-noredact": git}
     ell.init(store=git, autocommit=False)
     git.wait_for_writer()  # steady state: lines go to the writer thread until the writer process runs
 
@@ -72,6 +75,7 @@ def main() -> None:
     for r in range(rounds + 1):  # round 0 warms up
         for variant, store in stores.items():
             ell.config.store = store
+            ell.redaction.configure(enabled=variant != "git-noredact")
             fn = raw if variant == "raw" else hello
             gc.collect()
             t0 = time.perf_counter()
@@ -79,7 +83,7 @@ def main() -> None:
                 fn(i)
             if r:
                 times[variant].append((time.perf_counter() - t0) / calls * 1e6)
-            if variant == "git" and not writer_off:
+            if variant.startswith("git") and not writer_off:
                 git.flush()  # untimed: the next variant does not pay for this one's backlog
     base = statistics.median(times["raw"])
     for variant, ts in times.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any, Optional
 
@@ -104,7 +105,8 @@ def _params(params: dict[str, Any]) -> str:
 @click.command(name="export")
 @click.argument("lmp")
 @click.option("--version", "version", help="Only this version (vN, a version id or prefix).")
-@click.option("--min-score", type=float, help="Only invocations whose mean human feedback score is at least this.")
+@click.option("--min-score", type=float, callback=lambda ctx, param, v: _finite(v),
+              help="Only invocations whose mean human feedback score is at least this.")
 @click.option("--format", "fmt", type=click.Choice(["openai-jsonl", "jsonl"]), default="openai-jsonl",
               show_default=True, help="openai-jsonl: chat fine-tuning examples; jsonl: prompt, completion, feedback.")
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True),
@@ -122,6 +124,13 @@ def export(lmp: str, version: Optional[str], min_score: Optional[float], fmt: st
             with open(output, "w", encoding="utf-8") as f:
                 n = write(reader, lmp, f, version=version, min_score=min_score, fmt=fmt)
     click.echo(f"wrote {n} example{'s' * (n != 1)} ({fmt}) to {'stdout' if output == '-' else output}", err=True)
+
+
+def _finite(value: Optional[float]) -> Optional[float]:
+    # NaN compares false with every score: it would silently keep nothing, or turn the filter off.
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a score: give a number such as 1 or 0.5")
+    return value
 
 
 COMMANDS = (eval_group, export)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import click
 
-from .output import emit_json, friendly_errors, json_option, open_reader, repo_option, short, when
+from .output import emit_json, friendly_errors, json_option, open_reader, repo_option, share_note, short, when
 
 
 @click.command()
@@ -24,6 +26,7 @@ def log(lmp: str | None, repo: str, as_json: bool) -> None:
             for i in items:
                 click.echo(f"{click.style(i.name, bold=True)}  v{i.vn}  {click.style(short(i.latest_version), fg='yellow')}"
                            f"  {i.invocation_count} calls  last used {when(i.last_used)}  {i.subject}")
+            _say_share(reader)
             return None
         versions = reader.versions(lmp)
         if not versions:
@@ -35,7 +38,14 @@ def log(lmp: str | None, repo: str, as_json: bool) -> None:
             code = f"  code {v.code_commit[:10]}{dirty}" if v.code_commit else ""
             click.echo(f"{click.style(f'v{v.vn}', fg='green')} {click.style(short(v.version_id), fg='yellow')}"
                        f"  {when(v.time)}  {v.subject}{click.style(code, dim=True)}")
+        _say_share(reader)
     return None
+
+
+def _say_share(reader: object) -> None:
+    note = share_note(reader)
+    if note:
+        click.echo(click.style(f"note: {note}", dim=True))
 
 
 def _split_ref(spec: str) -> tuple[str, str]:
@@ -50,11 +60,16 @@ def _split_ref(spec: str) -> tuple[str, str]:
 @friendly_errors
 def show(spec: str, repo: str, as_json: bool) -> None:
     """One version's source, closure and metadata (latest unless @vN or @version-id is given)."""
+    from ell_git import masking
+    from ell_git.secrets import policy_for
+
     name, ref = _split_ref(spec)
     with open_reader(repo) as reader:
-        v = reader.version(name, ref)
+        policy_for(reader.repo)  # this repository's `git config ell.allow` / `ell.redact` apply
+        shown = masking.version(reader.version(name, ref).to_json())
         if as_json:
-            return emit_json(v.to_json())
+            return emit_json(shown)
+        v = SimpleNamespace(**shown)
         click.echo(click.style(f"{v.name} v{v.vn}  {v.version_id}  commit {v.commit[:10]}", bold=True))
         click.echo(v.message.rstrip() + "\n")
         click.echo(click.style("# source", fg="cyan"))
@@ -63,6 +78,9 @@ def show(spec: str, repo: str, as_json: bool) -> None:
         click.echo(v.closure.rstrip() + "\n")
         click.echo(click.style("# meta", fg="cyan"))
         emit_json(v.meta)
+        if v.masked:
+            click.echo(click.style(f"note: secrets recorded before redaction are masked here ({', '.join(v.masked)}); "
+                                   "`ell forget --secrets` replaces them in history", dim=True))
     return None
 
 

@@ -1,4 +1,5 @@
-"""`ell gc`: pack the repository, optionally forgetting this clone's old invocations."""
+"""`ell gc`: pack the repository, optionally forgetting this clone's old invocations; `ell doctor`:
+check everything ell keeps, in depth, and repair it."""
 
 from __future__ import annotations
 
@@ -26,4 +27,25 @@ def gc(before: dt.datetime | None, repo: str, as_json: bool) -> None:
         click.echo(report.summary)
 
 
-COMMANDS = (gc,)
+@click.command()
+@click.option("--repair", is_flag=True, help="Repair what can be: damaged refs, journals left by dead processes, "
+                                             "bad records of this clone, a damaged read cache.")
+@repo_option
+@json_option
+@friendly_errors
+def doctor(repair: bool, repo: str, as_json: bool) -> None:
+    """Check every ell ref in depth (all objects present), every record against the format, the
+    journals and the read cache; exit status 1 while something is wrong."""
+    from ell_git.doctor import diagnose
+
+    report = diagnose(repo, repair=repair)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+COMMANDS = (gc, doctor)

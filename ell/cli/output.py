@@ -47,7 +47,19 @@ def open_reader(repo: str) -> Any:
     if pygit2.discover_repository(os.path.abspath(repo)) is None:
         raise click.ClickException(f"not a git repository (or any parent): {os.path.abspath(repo)}; "
                                    "run `ell.init(store=...)` in your program first, or pass --repo PATH")
-    return Reader(repo)
+
+    class ReaderThatSaysWhatItSkipped(Reader):
+        def __exit__(self, *exc: Any) -> None:
+            # Each bad record is warned about once, when first indexed; this line comes every time.
+            try:
+                summary = self.problems().summary if exc[0] is None else ""
+            except Exception:
+                summary = ""
+            if summary:
+                click.echo(f"warning: {summary}", err=True)
+            super().__exit__(*exc)
+
+    return ReaderThatSaysWhatItSkipped(repo)
 
 
 def emit_json(data: Any) -> None:
@@ -62,3 +74,13 @@ def when(ts: float | None) -> str:
 
 def short(version_id: str) -> str:
     return version_id[:12]
+
+
+def share_note(reader: Any) -> str | None:
+    """What this clone does not share (``git config ell.share``), for `ell log`; None if it shares all."""
+    from ell_git.share import describe, shared_parts
+
+    try:
+        return describe(shared_parts(reader.repo))
+    except Exception as exc:  # an invalid setting: say so, it is what push will say too
+        return str(exc)

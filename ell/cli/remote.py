@@ -7,27 +7,33 @@ import click
 from .output import emit_json, friendly_errors, json_option, repo_option
 
 
-def _sync_command(action: str, doc: str) -> click.Command:
+_ALLOW = click.option("--allow-secrets", is_flag=True,
+                      help="Push even if what would be sent holds secrets (recorded before redaction or by hand).")
+
+
+def _sync_command(action: str, doc: str, pushes: bool) -> click.Command:
     @click.command(name=action, help=doc)
     @click.argument("remote", default="origin")
     @repo_option
     @json_option
     @friendly_errors
-    def command(remote: str, repo: str, as_json: bool) -> None:
+    def command(remote: str, repo: str, as_json: bool, allow_secrets: bool = False) -> None:
         from ell_git import sync
 
-        report = getattr(sync, action)(repo, remote)
+        options = {"allow_secrets": allow_secrets} if pushes else {}
+        report = getattr(sync, action)(repo, remote, **options)
         if as_json:
             emit_json(report.to_dict())
         else:
             click.echo(report.summary)
 
-    return command
+    return _ALLOW(command) if pushes else command
 
 
-pull = _sync_command("pull", "Fetch REMOTE's ell history and merge it (default remote: origin).")
-push = _sync_command("push", "Push this clone's ell history (refs/ell/*, refs/notes/ell*) to REMOTE.")
-sync = _sync_command("sync", "Pull then push: both sides end with the union of their history.")
+pull = _sync_command("pull", "Fetch REMOTE's ell history and merge it (default remote: origin).", False)
+push = _sync_command("push", "Push this clone's ell history (refs/ell/*, refs/notes/ell*; what `git config "
+                             "ell.share` shares) to REMOTE. Refused if it holds secrets.", True)
+sync = _sync_command("sync", "Pull then push: both sides end with the union of their history.", True)
 
 
 @click.group()

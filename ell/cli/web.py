@@ -5,14 +5,26 @@ from __future__ import annotations
 import click
 
 
+def _host(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    # An empty address would bind every interface and print the malformed URL http://:PORT/.
+    if not value.strip():
+        raise click.BadParameter("an address is needed: 127.0.0.1 (this machine only, the default) or "
+                                 "0.0.0.0 (every interface)")
+    return value.strip()
+
+
 @click.command()
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--host", default="127.0.0.1", show_default=True, callback=_host,
+              help="Address to bind (loopback by default).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the UI in a browser.")
 @click.option("--feedback", is_flag=True,
               help="Allow thumbs up/down, comments and blind-comparison votes (written as git notes; loopback only).")
-def web(path: str, host: str, port: int, open_browser: bool, feedback: bool) -> None:
+@click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Also answer requests addressed to NAME (repeatable); by default only localhost, 127.0.0.1, "
+                   "[::1] and the --host address are answered.")
+def web(path: str, host: str, port: int, open_browser: bool, feedback: bool, allowed_hosts: tuple[str, ...]) -> None:
     """Browse the prompt history of the repository at PATH (read-only unless --feedback)."""
     import pygit2
 
@@ -21,7 +33,7 @@ def web(path: str, host: str, port: int, open_browser: bool, feedback: bool) -> 
     if pygit2.discover_repository(path) is None:
         raise click.ClickException(f"not a git repository (or any parent): {path}")
     try:
-        serve(path, host=host, port=port, open_browser=open_browser, feedback=feedback)
+        serve(path, host=host, port=port, open_browser=open_browser, feedback=feedback, allowed_hosts=allowed_hosts)
     except ValueError as exc:  # --feedback on a non-loopback address
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

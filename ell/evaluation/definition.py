@@ -12,6 +12,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
+from ..redaction import redact_value
 from ..serialize import dumps, to_jsonable
 from ..store import EvaluationRecord, LabelerRecord
 from .results import CRITERION, METRIC
@@ -92,7 +93,8 @@ def short_hash(data: bytes) -> str:
 def jsonable_dataset(dataset: Optional[list[dict[str, Any]]]) -> Optional[tuple[Any, ...]]:
     if dataset is None:
         return None
-    return tuple(to_jsonable(d, max_string=MAX_DATAPOINT_STRING) for d in dataset)
+    # Redacted before it is hashed: the evaluation's id does not change when a secret in it rotates.
+    return tuple(redact_value(to_jsonable(d, max_string=MAX_DATAPOINT_STRING)) for d in dataset)
 
 
 def dataset_id(dataset: Optional[tuple[Any, ...]], n_evals: Optional[int]) -> str:
@@ -122,7 +124,8 @@ def record_of(name: str, dataset: Optional[tuple[Any, ...]], n_evals: Optional[i
     did = dataset_id(dataset, n_evals)
     return EvaluationRecord(
         id=evaluation_id(did, pinned), name=name, dataset_id=did, dataset=dataset, n_evals=n_evals,
-        samples_per_datapoint=samples, labelers=pinned, default_api_params=to_jsonable(default_api_params),
+        samples_per_datapoint=samples, labelers=pinned,
+        default_api_params=redact_value(to_jsonable(default_api_params)),
     )
 
 

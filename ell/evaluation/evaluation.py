@@ -192,7 +192,9 @@ def _record(run: EvaluationRunRecord) -> None:
     if hook is None:
         return
     try:
-        hook(run)
+        from ..redaction import redact_evaluation_run
+
+        hook(redact_evaluation_run(run))
     except Exception as exc:
         warnings.warn(f"ell: could not record evaluation run {run.id} ({exc}); its results are still returned",
                       RuntimeWarning, stacklevel=3)

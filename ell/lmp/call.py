@@ -117,10 +117,12 @@ class Call:
             return None
         if not store.is_frozen(self.version.name):
             return None
+        from ..redaction import redact_args
         from ..serialize import dumps
 
-        try:
-            key = cache_key(self.version.version_id, dumps(self.bound_args()), dumps(tracking.snapshot(self.wrapper)))
+        try:  # the key of the record as stored: arguments and globals redacted
+            key = cache_key(self.version.version_id, dumps(redact_args(self.bound_args())),
+                            dumps(redact_args(tracking.snapshot(self.wrapper))))
             outputs = store.cached_outputs(self.version.version_id, key)
             if outputs is None:
                 return None

@@ -105,6 +105,8 @@ def ensure_version(wrapper: Any) -> Any:
 
 
 def version_record(wrapper: Any, info: Any) -> VersionRecord:
+    from ..redaction import redact_value
+
     return VersionRecord(
         version_id=info.version_id,
         name=info.name,
@@ -114,7 +116,7 @@ def version_record(wrapper: Any, info: Any) -> VersionRecord:
         uses=tuple(info.uses),
         uses_names=tuple(info.uses_names),
         model=getattr(wrapper, "__ell_model__", None),
-        api_params=dict(getattr(wrapper, "__ell_api_params__", {}) or {}),
+        api_params=redact_value(dict(getattr(wrapper, "__ell_api_params__", {}) or {})),
         bound_globals=dict(info.bound_globals),
         packages=dict(info.packages),
         created_at=time.time(),
@@ -135,9 +137,23 @@ def record(inv: InvocationRecord) -> None:
     if store is None:
         return
     try:
+        inv = _redact(inv)  # before the store serialises anything (ell.redaction)
+    except Exception as exc:  # a failing detector must not let a secret through: drop the record
+        warn_once("redaction", f"could not redact a call of {inv.lmp_name} ({type(exc).__name__}: {exc}); "
+                               "it is not recorded")
+        return
+    try:
         store.record_invocation(inv)
     except Exception as exc:  # pragma: no cover - defensive
         warn_once("record_invocation", f"could not record an invocation: {exc}")
+
+
+def _redact(inv: InvocationRecord) -> InvocationRecord:
+    global _redact
+    from ..redaction import redact_invocation
+
+    _redact = redact_invocation  # imported on first use; later calls go straight to it
+    return redact_invocation(inv)
 
 
 class PlainCall:

@@ -401,15 +401,20 @@ def capture(wrapper: Any, kind: str, name: str) -> Capture:
     _forced(walk, wrapper)
     walk.run()
     uses = sorted(walk.uses.values(), key=lambda w: (getattr(w, "__ell_name__", "") or "", id(w)))
+    # Secrets are replaced before anything is hashed: the version id is that of the redacted
+    # closure, so rotating a key makes no new version (see ell.redaction).
+    from ..redaction import redact_source, redact_value
+
+    closure = redact_source(walk.render())  # first: it learns the values its secret names hold
     return Capture(
         name=name,
         kind=kind,
-        source=source,
-        closure=walk.render(),
+        source=redact_source(source),
+        closure=closure,
         uses=tuple(uses),
         snapshot=Snapshot(tuple(walk.snap[k] for k in sorted(walk.snap))),
         mutable_globals=tuple(sorted(walk.snap)),
-        bound_globals={k: walk.bound[k] for k in sorted(walk.bound)},
+        bound_globals=redact_value({k: walk.bound[k] for k in sorted(walk.bound)}),
         packages=dict(sorted(walk.packages.items())),
         warnings=tuple(walk.warnings),
     )

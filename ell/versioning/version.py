@@ -173,8 +173,10 @@ def _finish(obj: Any, cap: Capture, ids: dict[int, str]) -> None:
 
 def _failed(obj: Any, exc: BaseException) -> VersionInfo:
     """A version for a function whose capture failed: stable, from its name and whatever source we get."""
+    from ..redaction import redact_source
+
     name = _safe(lambda: _name(obj), "<unknown>")
-    source = _safe(lambda: _inspect_source(obj), "")
+    source = _safe(lambda: redact_source(_inspect_source(obj)), "")
     reason = f"{type(exc).__name__}: {exc}"
     closure = f"# closure unavailable: versioning failed ({type(exc).__name__})\n{source}"
     info = VersionInfo(

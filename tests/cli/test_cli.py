@@ -133,3 +133,32 @@ def test_every_command_has_help_and_is_in_the_readme():
             continue
         assert (command.help or "").strip(), name
         assert f"ell {name}" in readme, f"`ell {name}` is not documented in README.md"
+
+
+def test_odd_input_is_a_clear_error_not_a_traceback(history_repo):
+    huge = run("show", "story.write@v99999999999999999999999", "--repo", str(history_repo))
+    assert huge.exit_code == 1 and "has no version 'v99999999999999999999999'" in huge.output
+    for score in ("nan", "inf", "-inf"):
+        r = run("export", "story.write", "--min-score", score, "--repo", str(history_repo))
+        assert r.exit_code == 2 and "is not a score" in r.output, (score, r.output)
+    for host in ("", "   "):
+        r = run("web", str(history_repo), "--host", host)
+        assert r.exit_code == 2 and "an address is needed" in r.output and "http://:" not in r.output
+
+
+def test_doctor_checks_in_depth_and_repairs(history_repo):
+    ok = run("doctor", "--repo", str(history_repo))
+    assert ok.exit_code == 0 and ok.output.splitlines()[-1] == "healthy", ok.output
+    report = json.loads(run("doctor", "--json", "--repo", str(history_repo)).output)
+    assert report["ok"] and report["refs"] == 2 and report["records"] == 4 and report["versions"] == 2, report
+    # A ref pointing to a missing object breaks git itself: doctor says so, exits 1, and repairs it.
+    ref = next(p for p in (history_repo / ".git" / "refs" / "ell" / "inv").iterdir())
+    good = ref.read_text()
+    ref.write_text("0123456789abcdef0123456789abcdef01234567\n")
+    bad = run("doctor", "--repo", str(history_repo))
+    assert bad.exit_code == 1 and f"refs/ell/inv/{ref.name}: lacks commit 0123456789ab" in bad.output, bad.output
+    fixed = run("doctor", "--repair", "--repo", str(history_repo))
+    assert fixed.exit_code == 0 and f"reset it to {good[:12]}" in fixed.output, fixed.output
+    assert ref.read_text() == good or subprocess.run(["git", "-C", str(history_repo), "rev-parse", f"refs/ell/inv/{ref.name}"],
+                                                     capture_output=True, text=True).stdout == good
+    assert run("doctor", "--repo", str(history_repo)).exit_code == 0

@@ -37,6 +37,14 @@ FIGURE_NAMES = {
     "load_total_s": "their total time (s)",
     "sync_faults": "sync failure scenarios not covered by tests/sync (mid-pack EOF, forgotten history, kills)",
     "sync_kills": "sync processes SIGKILLed mid-sync",
+    "maintenance_commands": "git maintenance commands raced (gc --prune=now, prune, repack -ad, pack-refs, maintenance, gc --aggressive)",
+    "maintenance_races": "maintenance runs racing a recording process",
+    "maintenance_invocations_checked": "acknowledged invocations checked after those races",
+    "maintenance_versions_checked": "acknowledged versions checked after those races",
+    "versions_lost": "acknowledged versions lost",
+    "poisoned": "bad records, refs and meta.json files planted (locally and through sync)",
+    "reader_checks_with_poison": "reader commands and web pages run on poisoned repositories (all answered)",
+    "poisoned_through_sync": "of those, bad records pushed by a collaborator and refused by `ell pull`",
     "suite_seconds": "time spent in this suite (s)",
 }
 

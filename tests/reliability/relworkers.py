@@ -141,3 +141,48 @@ def sync_forever(a: str, progress: str) -> None:
         while True:
             sync(a, timeout=60)
             _say(f, "synced")
+
+
+def maintenance_child(repo: str, progress: str, stop: str, writer_process: bool, batch: int) -> None:
+    """Record invocations in batches of `batch`, flushing after each, until `stop` exists (a new
+    version every 5 batches). Progress: "n <acknowledged invocations>" and "v <version id>" after each
+    acknowledged flush, then "closed". Invocation i has id make_inv(_, i, tag="m").id."""
+    from ell_git import GitStore
+
+    with open(progress, "a") as f:
+        store = GitStore(repo, autocommit=False, flush_interval=0.05, writer_process=writer_process)
+        if writer_process:
+            store.wait_for_writer()
+        i = rounds = 0
+        v = None
+        pending: list[str] = []
+        while not os.path.exists(stop) and rounds < 10_000:
+            if rounds % 5 == 0:
+                v = make_version(name=f"maint.lmp{rounds // 25}", doc=f"Prompt of round {rounds}.")
+                store.record_version(v)
+                pending.append(v.version_id)
+            for _ in range(batch):
+                store.record_invocation(make_inv(v, i, tag="m"))
+                i += 1
+            rounds += 1
+            if store.flush(timeout=120):
+                for vid in pending:
+                    _say(f, f"v {vid}")
+                pending = []
+                _say(f, f"n {i}")
+        store.close(timeout=120)
+        _say(f, "closed")
+
+
+def git_loop(repo: str, command: list[str], stop: str, log: str) -> None:
+    """Run `git <command>` in `repo` over and over until `stop` exists; a line per run: its exit status
+    and, when it failed, git's first error line."""
+    import subprocess
+
+    with open(log, "a") as f:
+        while not os.path.exists(stop):
+            res = subprocess.run(["git", *command], cwd=repo, capture_output=True, text=True)
+            lines = [l for l in res.stderr.splitlines() if l.startswith(("fatal:", "error:"))]
+            err = lines[0] if res.returncode and lines else ""
+            f.write(f"{res.returncode} {err}\n")
+            f.flush()

@@ -489,8 +489,12 @@ def test_odd_dict_keys_are_kept_not_dropped(tracked: GitStore, hostile_repo: Pat
 
 def test_everything_recorded_is_valid_json_in_plain_git(hostile_repo: Path, figures: Any) -> None:
     """Runs last in this module: every stored line, read with git alone, is strict JSON."""
+    from ell_git import validate
+
     lines = jsonl_lines(hostile_repo)
     assert len(lines) >= len(_ids())
+    assert [(line[:200], validate.invocation(strict_json(line))) for line in lines
+            if validate.invocation(strict_json(line))] == []  # every record ell writes is the storage format
     ids = [strict_json(line)["id"] for line in lines]
     assert len(ids) == len(set(ids))
     fsck(hostile_repo)

@@ -314,65 +314,83 @@ def test_invocation_ref_pointing_to_garbage(user_repo: Path, use_store: Any, fig
     inv_ref = refs.inv_ref(git(user_repo, "config", "ell.writerid").strip())
     good = git(user_repo, "rev-parse", inv_ref).strip()
     garbage = "0123456789abcdef0123456789abcdef01234567"
-    (user_repo / ".git" / inv_ref).write_text(garbage + "\n")
-    with Warned() as caught:
-        store = use_store(user_repo)
-        assert str(hello("Ada")) == untracked(lambda: str(hello("Ada")))
-        assert store.flush(timeout=3) is False
-        ell.set_store(None)
-    msgs = ell_warnings(caught)
-    assert len(msgs) == 1 and f"{inv_ref} points to {garbage}" in msgs[0] and "git fsck" in msgs[0], msgs
-    assert (user_repo / ".git" / inv_ref).read_text().strip() == garbage  # never overwritten
-    # Readers skip the damaged ref (one warning) and still serve the rest.
+    ref_file = user_repo / ".git" / inv_ref
+    # Readers skip a damaged ref (one warning) and still serve the rest; `ell doctor` names it.
+    ref_file.write_text(garbage + "\n")
+    assert git_fails(user_repo, "gc", "-q")  # git itself fails on the whole repository
     with Warned() as caught, Reader(user_repo) as reader:
         assert [l.name for l in reader.lmps()] == [f"{__name__}.hello"]
         reader.invocations()
         reader.lmps()
+        assert reader.problems().refs == (inv_ref,)
     msgs = ell_warnings(caught)
     assert len(msgs) == 1 and "cannot be read" in msgs[0] and inv_ref in msgs[0], msgs
     from webui import create_app
 
     client = create_app(user_repo, testing=True).test_client()
     with Warned():
-        assert all(client.get(u).status_code == 200 for u in ("/", "/invocations", "/.json", "/invocations.json"))
-    # Repaired: the next process replays the journal, nothing was lost.
-    (user_repo / ".git" / inv_ref).write_text(good + "\n")
-    store = GitStore(user_repo, autocommit=False)
-    assert store.flush(timeout=30)
-    store.close()
+        pages = [client.get(u) for u in ("/", "/invocations", "/.json", "/invocations.json")]
+    assert all(p.status_code == 200 for p in pages) and b"could not be read" in pages[0].data
+    # The next writer repairs it at once (one warning saying what happened), and records as usual.
+    with Warned() as caught:
+        store = use_store(user_repo)
+        assert str(hello("Ada")) == untracked(lambda: str(hello("Ada")))
+        assert store.flush(timeout=30)
+        ell.set_store(None)
+    msgs = ell_warnings(caught)
+    assert len(msgs) == 1 and f"{inv_ref} lacked 1 object(s) ({garbage[:12]};" in msgs[0], msgs
+    assert f"reset it to {good[:12]}" in msgs[0], msgs
     index = InvocationIndex(user_repo)
     index.refresh()
     assert len(index.ids) == len(seeded) + 1 and seeded < index.ids and not index.duplicates()
+    git(user_repo, "gc", "-q", "--prune=now")  # the user's git works again
     fsck(user_repo)
     figures["fault_scenarios"] += 1
+    figures["invocations_checked"] += len(index.ids)
+
+
+def git_fails(cwd: Path, *args: str) -> bool:
+    import subprocess
+
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True).returncode != 0
 
 
 def test_version_ref_pointing_to_garbage_and_a_corrupt_ref_file(user_repo: Path, use_store: Any, figures: Any) -> None:
     _seed(use_store, user_repo)
     lmp_ref = refs.lmp_ref(f"{__name__}.hello")
+    first = git(user_repo, "rev-parse", lmp_ref).strip()
     (user_repo / ".git" / lmp_ref).write_text("0123456789abcdef0123456789abcdef01234567\n")
     with Warned() as caught:
         store = use_store(user_repo)
-        assert str(hello_v2("Ada")) == untracked(lambda: str(hello_v2("Ada")))  # a new version: refused
-        store.flush(timeout=3)
+        assert str(hello_v2("Ada")) == untracked(lambda: str(hello_v2("Ada")))  # a new version: written
+        assert store.flush(timeout=30)
         ell.set_store(None)
     msgs = ell_warnings(caught)
-    assert len(msgs) == 1 and "could not commit version" in msgs[0] and "git fsck" in msgs[0], msgs
-    # ...while its invocation is recorded as usual on the (healthy) invocation ref.
+    assert len(msgs) == 1 and f"{lmp_ref} lacked 1 object(s)" in msgs[0] and f"reset it to {first[:12]}" in msgs[0], msgs
+    history = git(user_repo, "log", "--format=%H", lmp_ref).split()
+    assert len(history) == 2 and history[-1] == first  # the old version kept, the new one on top
     index = InvocationIndex(user_repo)
     index.refresh()
     assert len(index.ids) == 4
-    # A loose ref file holding text instead of an id.
+    # A loose ref file holding text instead of an id (git itself cannot even delete it).
     inv_ref = refs.inv_ref(git(user_repo, "config", "ell.writerid").strip())
+    good = git(user_repo, "rev-parse", inv_ref).strip()
     (user_repo / ".git" / inv_ref).write_text("this is not an object id\n")
+    assert git_fails(user_repo, "gc", "-q")
     with Warned() as caught:
         store = use_store(user_repo)
         assert str(hello("Bob")) == untracked(lambda: str(hello("Bob")))
-        assert store.flush(timeout=3) is False
+        assert store.flush(timeout=30)
         ell.set_store(None)
-    msgs = [m for m in ell_warnings(caught) if "version" not in m]
-    assert len(msgs) == 1 and inv_ref in msgs[0], msgs
-    assert (user_repo / ".git" / inv_ref).read_text() == "this is not an object id\n"
+    msgs = ell_warnings(caught)
+    assert len(msgs) == 1 and f"{inv_ref} was a damaged ref file" in msgs[0], msgs
+    assert f"reset it to {good[:12]}" in msgs[0], msgs
+    index.refresh()
+    assert len(index.ids) == 5 and not index.duplicates()
+    kept = os.listdir(user_repo / ".git" / "ell" / "damaged-refs")
+    assert len(kept) == 1 and (user_repo / ".git" / "ell" / "damaged-refs" / kept[0]).read_text() == "this is not an object id\n"
+    git(user_repo, "gc", "-q", "--prune=now")
+    fsck(user_repo)
     figures["fault_scenarios"] += 2
 
 

@@ -16,7 +16,7 @@ from ell_git import GitStore, Reader
 def test_exported_names():
     assert sorted(ell_git.__all__) == sorted([
         "GitStore", "InvocationDetail", "InvocationPage", "InvocationRow", "Lmp", "NewerFormatError", "NotFound",
-        "Reader", "SeriesPoint", "Stats", "Version", "VersionDiff", "VersionSource", "escape_name", "open_store",
+        "Problems", "Reader", "SeriesPoint", "Stats", "Version", "VersionDiff", "VersionSource", "escape_name", "open_store",
         "unescape_name",
     ])
     for name in ell_git.__all__:
@@ -24,8 +24,8 @@ def test_exported_names():
 
 
 def test_reader_results_are_frozen_dataclasses_with_to_json():
-    for name in ("InvocationDetail", "InvocationPage", "InvocationRow", "Lmp", "SeriesPoint", "Stats", "Version",
-                 "VersionDiff", "VersionSource"):
+    for name in ("InvocationDetail", "InvocationPage", "InvocationRow", "Lmp", "Problems", "SeriesPoint", "Stats",
+                 "Version", "VersionDiff", "VersionSource"):
         cls = getattr(ell_git, name)
         assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen and callable(cls.to_json)
 

@@ -228,7 +228,7 @@ def test_concurrent_local_writer_during_merge_is_kept(world: World, monkeypatch:
 
 def test_report_json_and_summary(world: World) -> None:
     write_version(world.a, "m.f", "a")
-    write_invocations(world.a, "wa", "lmp-1", ["x"])
+    write_invocations(world.a, "wa", "lmp-1", ['{"id":"inv-x1","lmp_name":"m.f","version_id":"lmp-1"}'])
     sync(world.a)
     report = pull(world.b)
     data = json.loads(report.to_json())

@@ -147,6 +147,13 @@ def test_all_invocations_search_and_pages(client: Any, facts: dict[str, Any]) ->
     assert {facts["names"]["greet"], facts["names"]["add"]} <= {i["lmp"] for i in data["invocations"]["items"]}
     margaret = get_json(client, "/invocations.json?q=margaret")["invocations"]["items"]
     assert margaret and all("Margaret" in i["args_preview"] + i["output_preview"] for i in margaret)
+    # ids match by prefix, with or without "inv-"; a piece from inside a hex id matches nothing
+    some = data["invocations"]["items"][0]["id"]
+    assert invocation_ids(client, q=some) == invocation_ids(client, q=some[4:]) == [some]
+    assert some in invocation_ids(client, q=some[4:12])
+    middle = some[6:14]
+    assert all(middle in i["args_preview"] + i["output_preview"]
+               for i in get_json(client, f"/invocations.json?q={middle}")["invocations"]["items"])
     only = get_json(client, f"/invocations.json?lmp={facts['names']['shout']}")["invocations"]
     assert only["total"] == 1
     page2 = get_json(client, "/invocations.json?page=2")["invocations"]

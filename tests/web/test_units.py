@@ -105,11 +105,13 @@ def test_serve_warns_off_loopback_and_prints_the_url(monkeypatch: pytest.MonkeyP
 
     made: list[tuple[Any, ...]] = []
     monkeypatch.setattr(server, "create_app", lambda path, **kw: "app")
-    monkeypatch.setattr(server, "make_server", lambda *a, **k: made.append((a, k)) or FakeServer())
+    monkeypatch.setattr(server, "make_bounded_server", lambda *a, **k: made.append((a, k)) or FakeServer())
     out, err = io.StringIO(), io.StringIO()
     server.serve(tmp_path, host="0.0.0.0", port=0, out=out, err=err)
     assert "warning" in err.getvalue() and "http://localhost:4321/" in out.getvalue()
-    assert made[0][1] == {"threaded": True}
+    assert "--allow-host" in err.getvalue()  # a wildcard bind answers only localhost unless told otherwise
+    assert made[0][1] == {"timeout": server.REQUEST_TIMEOUT, "max_connections": server.MAX_CONNECTIONS,
+                          "queue_timeout": server.QUEUE_TIMEOUT}
     out, err = io.StringIO(), io.StringIO()
     server.serve(tmp_path, host="127.0.0.1", port=0, out=out, err=err)
     assert err.getvalue() == "" and "http://127.0.0.1:4321/" in out.getvalue()

@@ -25,5 +25,7 @@ def index() -> ResponseReturnValue:
         "state": state,
         "lmps": lmps,
         "graph": {"nodes": [l["name"] for l in lmps], "edges": [list(e) for e in edges]},
+        "sharing": d.sharing(),
+        "problems": d.problems(),
     }
     return respond("home.html", payload, partials={"lmps": "_home_partial.html"})

@@ -75,6 +75,7 @@ def page(name: str) -> ResponseReturnValue:
         "version": version,
         "latest": versions[-1]["version_id"],
         "versions": versions,
+        "masked": source.get("masked") or [],
     }
     if part is None:
         payload["dependencies"] = _dependencies(d, version, DEP_DEPTH, {version["version_id"]})
