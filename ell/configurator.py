@@ -131,8 +131,16 @@ def init(
     redact_names: Iterable[str] = (),
     redact_rules: Iterable[Rule] = (),
     allow: Iterable[str] = (),
+    otel: Optional[bool | Any] = None,
+    record: Optional[str | float] = None,
 ) -> None:
     """Configure ell. `store` is a path (the enclosing git repository, created if missing) or a Store.
+
+    `otel=True` (or env ``ELL_OTEL=1``) makes every call an OpenTelemetry span (GenAI conventions,
+    see `ell.otel`); a TracerProvider as `otel` sends them there. `record` is the recording policy
+    for the store (env ``ELL_RECORD``): ``"all"`` (default), a fraction such as ``0.05``,
+    ``"errors"``, ``"errors+0.05"`` or ``"none"``; versions are always recorded and OpenTelemetry
+    gets every call (see `ell.recording`).
 
     Secrets are redacted from everything recorded unless `redact=False` (see `ell.redaction`):
     `redact_names` adds secret names (``"ssn"``, ``"customer_email"``), `redact_rules` adds
@@ -140,9 +148,13 @@ def init(
     returning the secret substrings of a text, and `allow` lists names and exact values that are
     never redacted. A git store adds its repository's ``git config ell.allow`` / ``ell.redact``.
     """
+    from . import otel as otel_bridge
+    from . import recording
     from .redaction import configure as configure_redaction
 
     configure_redaction(redact, redact_names, redact_rules, allow)
+    recording.configure(record)
+    otel_bridge.configure(otel)
     config.verbose = verbose
     config.lazy_versioning = lazy_versioning
     config.autocommit = autocommit

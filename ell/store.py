@@ -49,7 +49,7 @@ class InvocationRecord:
     outputs: list[Any] = field(default_factory=list)  # ell.Message list (or plain values for tools)
     model: str | None = None
     api_params: dict[str, Any] = field(default_factory=dict)
-    usage: dict[str, int] = field(default_factory=dict)  # prompt_tokens, completion_tokens, total_tokens
+    usage: dict[str, Any] = field(default_factory=dict)  # prompt/completion/total_tokens, *_tokens_details
     latency_ms: float = 0.0
     started_at: float = 0.0  # epoch seconds
     parent_id: str | None = None  # invocation this call happened inside
@@ -57,6 +57,10 @@ class InvocationRecord:
     bound_globals: dict[str, Any] = field(default_factory=dict)  # mutable globals at call time
     error: str | None = None  # the model's/user's exception, if the call raised
     cached: bool = False  # served by `store.freeze` instead of the model
+    # Optional fields, left out of the stored line when None (see ell_git.batch):
+    trace_id: str | None = None  # OpenTelemetry trace id (32 hex) with ell.init(otel=True)
+    span_id: str | None = None  # this call's span id (16 hex)
+    recording: str | None = None  # the recording policy that kept it when not "all" (ell.recording)
     format: int = FORMAT_VERSION
 
 

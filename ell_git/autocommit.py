@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -59,10 +60,17 @@ def describe(old: Side | None, new: Side) -> Message:
     """The deterministic message: first version, or each kind of change in a stable order."""
     if old is None:
         return Message(_cut(f"Add {new.name} (first version)"), tuple(_first_facts(new)))
-    changes = changes_between(old, new)
+    compact: dict[str, str] = {}
+    changes = changes_between(old, new, compact)
     if not changes:
         return Message(_cut(f"Update {new.name}"), ("no visible change",))
-    return Message(_subject(f"Update {new.name}: ", [_short_form(c) for c in changes]), tuple(changes))
+    head = f"Update {new.name}: "
+    # The subject is what a history list shows: say what the words became when all of it fits
+    # (a prompt edit by its changed words alone), else what was edited.
+    full = head + "; ".join(compact.get(c, c) for c in changes)
+    if len(full) <= SUBJECT_MAX:
+        return Message(full, tuple(changes))
+    return Message(_subject(head, [_short_form(c) for c in changes]), tuple(changes))
 
 
 def _subject(head: str, parts: list[str]) -> str:
@@ -78,14 +86,15 @@ def _subject(head: str, parts: list[str]) -> str:
 def _short_form(change: str) -> str:
     # "system prompt 'a' → 'b'" is for the body; the subject only says what was edited.
     for what in ("system prompt", "docstring"):
-        if change.startswith(what + " '") and "→" in change:
+        if change.startswith((what + " '", what + ": ")) and "→" in change:
             return what + " edited"
     if change.startswith("global ") and "→" in change:
         return " ".join(change.split(" ", 2)[:2]) + " edited"
     return change
 
 
-def changes_between(old: Side, new: Side) -> list[str]:
+def changes_between(old: Side, new: Side, compact: dict[str, str] | None = None) -> list[str]:
+    """What changed, one line each. `compact` gets a shorter form of some lines (for a subject)."""
     out: list[str] = []
     prompt_words = new.kind in ("simple", "complex", "lm")
     a, b = _defs(old), _defs(new)
@@ -94,7 +103,10 @@ def changes_between(old: Side, new: Side) -> list[str]:
     if fa is not None and fb is not None:
         if fa.doc != fb.doc:
             what = "system prompt" if prompt_words else "docstring"
-            out.append(_edited(what, fa.doc, fb.doc))
+            out.append(_edited(what, fa.doc, fb.doc, words=True))
+            tight = word_change(fa.doc, fb.doc, 0) if fa.doc and fb.doc else None
+            if compact is not None and tight and out[-1].startswith(what + ": "):
+                compact[out[-1]] = f"{what}: {tight}"
         if fa.body != fb.body:
             what = ("user prompt" if new.kind == "simple" else "messages") if prompt_words else "body"
             out.append(f"{what} edited")
@@ -196,14 +208,43 @@ def _defs(side: Side) -> dict[str, _Def]:
     return {}
 
 
-def _edited(what: str, a: str | None, b: str | None, *, quote: bool = True) -> str:
-    if a is not None and b is not None and max(len(a), len(b)) <= 40 and "\n" not in a + b:
+#: A text up to this long is quoted whole in a message; a longer prompt by the words that changed.
+QUOTE_MAX = 40
+#: Each side of a word-level change is cut to this many characters.
+SIDE_MAX = 60
+
+
+def _edited(what: str, a: str | None, b: str | None, *, quote: bool = True, words: bool = False) -> str:
+    if a is not None and b is not None and max(len(a), len(b)) <= QUOTE_MAX and "\n" not in a + b:
         return f"{what} {a!r} → {b!r}" if quote else f"{what} {a} → {b}"
     if a is None:
         return f"{what} added"
     if b is None:
         return f"{what} removed"
-    return f"{what} edited"
+    change = word_change(a, b) if words else None
+    return f"{what}: {change}" if change else f"{what} edited"
+
+
+def word_change(a: str, b: str, context: int = 1) -> str | None:
+    """The first run of changed words with `context` words around it, each side bounded:
+    ``"…into one category." → "…into exactly one category, lower-case."`` (+ "and N more edits").
+    None when only whitespace changed."""
+    wa, wb = a.split(), b.split()
+    # edits a word apart read as one change: group them with one word of context, then keep `context`
+    groups = list(difflib.SequenceMatcher(None, wa, wb, autojunk=False).get_grouped_opcodes(max(context, 1)))
+    if not groups:
+        return None
+    edits = [op for op in groups[0] if op[0] != "equal"]
+    i1, i2 = max(edits[0][1] - context, 0), min(edits[-1][2] + context, len(wa))
+    j1, j2 = max(edits[0][3] - context, 0), min(edits[-1][4] + context, len(wb))
+
+    def side(words: list[str], lo: int, hi: int) -> str:
+        text = ("…" if lo > 0 else "") + " ".join(words[lo:hi]) + ("…" if hi < len(words) else "")
+        return '"' + (text if len(text) <= SIDE_MAX else text[: SIDE_MAX - 1].rstrip() + "…") + '"'
+
+    more = len(groups) - 1
+    tail = f" and {more} more edit{'s' * (more != 1)}" if more else ""
+    return f"{side(wa, i1, i2)} → {side(wb, j1, j2)}{tail}"
 
 
 def _short(v: Any) -> str:
@@ -248,7 +289,65 @@ def model_message(
         f"Diff of the program's code:\n{closure_diff(old, new)}"
     )
     text = complete(model, _SYSTEM, user, timeout=timeout)
-    return parse_model_reply(text)
+    msg = parse_model_reply(text)
+    return msg if msg is not None and rejection(msg, str(text), user, old, new, fallback) is None else None
+
+
+# A model's reply becomes the message only if it reads as a short summary of this change; anything
+# else (an offline model's "Echo: ...", a refusal, the diff pasted back) would be a misleading record.
+#: At most this many body lines, each at most LINE_MAX characters.
+BODY_LINES = 6
+LINE_MAX = 120
+_OPENERS = re.compile(r"(echo|here(?:'s| is| are)|sure|certainly|okay|ok|i|i'm|as an|sorry|unfortunately|"
+                      r"prompt program|detected changes|diff)\b", re.IGNORECASE)
+_CODE_LINE = re.compile(r"^(@@|\+\+\+|---|diff --git|```|[+]\S|>>>|(def|class|return|import) )")
+_OUR_HEADERS = ("Prompt program:", "Detected changes:", "Diff of the program's code:")
+_WORD = re.compile(r"[a-z]{3,}|\d+(?:\.\d+)?")
+_STOP = frozenset(
+    "the and for with from into this that these now then than not but are was were its has have will "
+    "update updated updates change changed changes edit edited edits make makes made use uses used new "
+    "old code version more less some also".split()
+)
+
+
+def rejection(msg: Message, raw: str, request: str, old: Side, new: Side, fallback: Message) -> str | None:
+    """Why `msg` (parsed from the model's `raw` reply to `request`) is not a summary of the change
+    from `old` to `new`; None when it is. The rules:
+
+    - one subject line of at most SUBJECT_MAX characters, not opening like a chat reply or an echo
+      ("Echo:", "Sure", "Here is", "I ...", "Sorry");
+    - not a copy of the request: no more than 60% of the subject is one run of the request's text,
+      and none of the request's section headers appear;
+    - at most BODY_LINES body lines of at most LINE_MAX characters, none of them code or diff lines;
+    - it names something from the change: a word of the change list, of the changed lines, or of
+      the program's name.
+    """
+    subject = msg.subject
+    if len(subject) > SUBJECT_MAX:
+        return "subject too long"
+    if _OPENERS.match(subject):
+        return "reads as a chat reply or an echo"
+    if any(h in raw for h in _OUR_HEADERS):
+        return "repeats the request"
+    run = difflib.SequenceMatcher(None, subject.lower(), request.lower(), autojunk=False)
+    longest = run.find_longest_match(0, len(subject), 0, len(request)).size
+    if longest >= 16 and longest >= 0.6 * len(subject):
+        return "repeats the request"
+    body = [ln for ln in str(raw).strip().strip("`").splitlines() if ln.strip()][1:]
+    if len(body) > BODY_LINES or any(len(ln.strip()) > LINE_MAX for ln in body):
+        return "too long for a summary"
+    if any(_CODE_LINE.match(ln.strip()) for ln in body):
+        return "holds code or a diff"
+    changed = [ln[1:] for ln in closure_diff(old, new).splitlines()
+               if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    vocabulary = _words(" ".join([*fallback.bullets, *changed, new.name.replace(".", " ").replace("_", " ")]))
+    if not _words(" ".join([subject, *msg.bullets])) & vocabulary:
+        return "names nothing from the change"
+    return None
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
 def parse_model_reply(text: str) -> Message | None:
@@ -263,5 +362,5 @@ def parse_model_reply(text: str) -> Message | None:
     if not subject:
         return None
     bullets = tuple(b for b in (ln.strip().lstrip("-*• ").strip() for ln in lines[1:]) if b)
-    # never let the model forge our trailers, even as a bullet
-    return Message(_cut(subject), tuple(b for b in bullets if not b.lower().startswith("ell-")))
+    # never let the model forge our trailers, even as a bullet; a long subject is refused, not cut (`rejection`)
+    return Message(subject, tuple(b for b in bullets if not b.lower().startswith("ell-")))

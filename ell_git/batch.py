@@ -26,6 +26,7 @@ def serialise(inv: InvocationRecord) -> bytes:
     """One canonical JSONL line, with the freeze key computed from the same canonical data."""
     args, bound = dumps(inv.args), dumps(inv.bound_globals)
     fields = dict(vars(inv), cache_key=cache_key(str(inv.version_id), args, bound))
+    _drop_unset(fields)
     return keep(dumps_spliced(fields, {"args": args, "bound_globals": bound}))
 
 
@@ -41,10 +42,21 @@ def serialise_plain(inv: InvocationRecord, *, newline: bool = False) -> bytes | 
     if args is None or bound is None or len(args) + len(bound) > PLAIN_KEY_BYTES:
         return None
     fields = dict(vars(inv))
+    _drop_unset(fields)
     fields["args"], fields["bound_globals"] = orjson.Fragment(args), orjson.Fragment(bound)
     fields["cache_key"] = cache_key(str(inv.version_id), args, bound)
     line = dumps_plain(fields, newline=newline)
     return line if newline or line is None else keep(line)
+
+
+#: Fields a line holds only when set (OpenTelemetry ids, a recording policy): lines stay as they were.
+OPTIONAL = ("trace_id", "span_id", "recording")
+
+
+def _drop_unset(fields: dict) -> None:
+    for key in OPTIONAL:
+        if fields.get(key, 0) is None:
+            del fields[key]
 
 
 def keep(line: bytes) -> bytes:

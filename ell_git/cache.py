@@ -15,6 +15,7 @@ pages never scan invocations. Deleting the file is always safe.
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import os
@@ -24,11 +25,12 @@ import warnings
 import orjson
 import pygit2
 
-from . import layout, refs, validate
+from . import layout, refs, search, traces, validate
 from .previews import first_text, preview as _preview
 from .versions import META, parse_trailers, split_message, version_ids_in
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "7"  # 5: cached/reasoning tokens, usage by model and day, rates (cost); 6: trace ids, policies;
+# 7: FTS5 word index of previews (ell_git.search), versions of an LMP by index (vers_lmp)
 #: Latency histogram: bucket b holds latencies in [R**(b-1), R**b) ms (bucket 0: < 1 ms).
 BUCKET_RATIO = 1.05
 
@@ -37,6 +39,7 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE tips(ref TEXT PRIMARY KEY, tip TEXT NOT NULL, tree TEXT);
 CREATE TABLE lmps(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
 CREATE TABLE vers(id INTEGER PRIMARY KEY, vid TEXT UNIQUE NOT NULL, lmp INTEGER NOT NULL);
+CREATE INDEX vers_lmp ON vers(lmp);
 CREATE TABLE versions(
   ref TEXT NOT NULL, n INTEGER NOT NULL, lmp TEXT NOT NULL, vid TEXT NOT NULL, commit_id TEXT NOT NULL,
   subject TEXT, body TEXT, time REAL, code_commit TEXT, dirty INTEGER, model TEXT, kind TEXT,
@@ -51,7 +54,7 @@ CREATE TABLE inv(
   id TEXT UNIQUE NOT NULL, seg INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL,
   lmp INTEGER NOT NULL, ver INTEGER NOT NULL, started REAL, latency REAL,
   ptok INTEGER, ctok INTEGER, tok INTEGER, model TEXT, error INTEGER, cached INTEGER,
-  parent TEXT, ckey INTEGER, args_preview TEXT, output_preview TEXT);
+  parent TEXT, ckey INTEGER, args_preview TEXT, output_preview TEXT, cptok INTEGER, rtok INTEGER);
 CREATE INDEX inv_started ON inv(started);
 CREATE INDEX inv_lmp ON inv(lmp, started);
 CREATE INDEX inv_ver ON inv(ver, started);
@@ -63,11 +66,19 @@ CREATE INDEX origins_inv ON origins(inv);
 CREATE TABLE agg(ver INTEGER PRIMARY KEY, lmp INTEGER NOT NULL, n INTEGER NOT NULL, tok INTEGER NOT NULL,
   last REAL);
 CREATE INDEX agg_lmp ON agg(lmp);
+CREATE TABLE uagg(ver INTEGER NOT NULL, model TEXT NOT NULL, day INTEGER NOT NULL, n INTEGER NOT NULL,
+  ptok INTEGER NOT NULL, cptok INTEGER NOT NULL, ctok INTEGER NOT NULL, rtok INTEGER NOT NULL,
+  PRIMARY KEY(ver, model, day)) WITHOUT ROWID;
+CREATE TABLE models(name TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE vcost(ver INTEGER PRIMARY KEY, cost REAL NOT NULL, priced INTEGER NOT NULL, unpriced INTEGER NOT NULL);
+CREATE TABLE vdirty(ver INTEGER PRIMARY KEY);
+CREATE TABLE rates(model TEXT NOT NULL, since REAL NOT NULL, until REAL NOT NULL, inp REAL NOT NULL,
+  cin REAL NOT NULL, out REAL NOT NULL, rsn REAL NOT NULL, PRIMARY KEY(model, since)) WITHOUT ROWID;
 CREATE TABLE hist(ver INTEGER NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
   PRIMARY KEY(ver, bucket)) WITHOUT ROWID;
 CREATE TABLE problems(ref TEXT NOT NULL, what TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(ref, what))
   WITHOUT ROWID;
-"""
+""" + traces.SCHEMA  # OpenTelemetry ids and recording policies (ell_git.traces)
 
 
 def bucket_of(latency_ms: float) -> int:
@@ -102,6 +113,7 @@ def connect(path: str) -> sqlite3.Connection:
                 for stmt in _SCHEMA.split(";"):  # not executescript: it would commit early
                     if stmt.strip():
                         db.execute(stmt)
+                search.create(db)  # without FTS5 in this SQLite, search scans with LIKE
                 db.execute("INSERT INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
             db.execute("COMMIT")
             return db
@@ -124,6 +136,8 @@ class Indexer:
         self._ver_ids: dict[str, int] = {}
         #: ref -> tip that could not be read (a missing object): skipped, with one warning, until it moves.
         self.broken: dict[str, str] = {}
+        #: (refs done, refs to do) while a sync runs, else None: read by other threads for a progress page.
+        self.progress: tuple[int, int] | None = None
 
     def sync(self, current: dict[str, str]) -> bool:
         """Index every ref that moved since last time; returns whether anything changed."""
@@ -144,9 +158,9 @@ class Indexer:
         gc.disable()
         try:
             known = {r: (t, tree) for r, t, tree in db.execute("SELECT ref, tip, tree FROM tips")}
-            for ref in sorted(set(known) | set(current)):
-                if not _indexed(ref):
-                    continue
+            todo = [r for r in sorted(set(known) | set(current)) if _indexed(r)]
+            for done, ref in enumerate(todo):
+                self.progress = (done, len(todo))
                 old = known.get(ref)
                 new = current.get(ref)
                 if (old is not None and old[0] == new) or (new is not None and self.broken.get(ref) == new):
@@ -174,6 +188,7 @@ class Indexer:
             db.execute("ROLLBACK")
             raise
         finally:
+            self.progress = None
             if gc_was_enabled:
                 gc.enable()
         return True
@@ -308,7 +323,7 @@ class Indexer:
             chunk = ids[i : i + 500]
             q = f"SELECT id FROM inv WHERE id IN ({','.join('?' * len(chunk))})"
             present.update(r[0] for r in db.execute(q, chunk))
-        rows, origins, agg, hist = [], [], {}, {}
+        rows, origins, agg, hist, uagg = [], [], {}, {}, {}
         lmp_id, ver_id, num = self.lmp_id, self.ver_id, (int, float)
         for off, n, d in parsed:
             iid = str(d["id"])
@@ -319,19 +334,32 @@ class Indexer:
             ver = ver_id(str(d.get("version_id") or "?"), lmp)
             usage = d.get("usage") or {}
             ptok, ctok, tok = usage.get("prompt_tokens"), usage.get("completion_tokens"), usage.get("total_tokens")
+            cptok, rtok = _detail_tokens(usage)
             latency, started, key = d.get("latency_ms"), d.get("started_at"), d.get("cache_key")
             latency = latency if type(latency) in num else None
             started = started if type(started) in num else None
             tok = tok if type(tok) is int else None
             args = d.get("args")
             out = first_text(d.get("outputs"))
+            if d.get("error") and not out:  # a failed call's list shows its error, not "[]"
+                out = d["error"] if type(d["error"]) is str else None
             rows.append((
                 iid, seg, off, n, lmp, ver, started, latency,
                 ptok if type(ptok) is int else None, ctok if type(ctok) is int else None, tok,
                 d.get("model"), 1 if d.get("error") else 0, 1 if d.get("cached") else 0, d.get("parent_id"),
                 int(key[:15], 16) if type(key) is str and len(key) >= 15 else None,
-                _preview(args) if args else "", _preview(out) if out is not None else "",
+                _preview(args) if args else "", _preview(out) if out is not None else "", cptok, rtok,
             ))
+            # Usage per (version, model, day): what cost totals price at read time without a scan.
+            ukey = (ver, d.get("model") or "", int(started // 86400) if started is not None else 0)
+            u = uagg.get(ukey)
+            if u is None:
+                u = uagg[ukey] = [0, 0, 0, 0, 0]
+            u[0] += 1
+            u[1] += ptok if type(ptok) is int else 0
+            u[2] += cptok or 0
+            u[3] += ctok if type(ctok) is int else 0
+            u[4] += rtok or 0
             if d.get("origin_ids"):
                 origins.extend((iid, str(o)) for o in d["origin_ids"])
             a = agg.get(ver)
@@ -343,7 +371,15 @@ class Indexer:
                 a[3] = started
             hb = (ver, bucket_of(latency or 0.0))
             hist[hb] = hist.get(hb, 0) + 1
-        db.executemany("INSERT INTO inv VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        db.executemany("INSERT INTO inv VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        traces.index(db, parsed, rows)
+        if uagg:
+            db.executemany(
+                "INSERT INTO uagg VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(ver, model, day) DO UPDATE SET n=n+excluded.n,"
+                " ptok=ptok+excluded.ptok, cptok=cptok+excluded.cptok, ctok=ctok+excluded.ctok, rtok=rtok+excluded.rtok",
+                [(*k, *u) for k, u in uagg.items()])
+            db.executemany("INSERT OR IGNORE INTO models VALUES(?)", [(m,) for m in {k[1] for k in uagg} if m])
+            db.executemany("INSERT OR IGNORE INTO vdirty VALUES(?)", [(v,) for v in {k[0] for k in uagg}])
         if origins:
             db.executemany("INSERT INTO origins VALUES(?,?)", origins)
         db.executemany(
@@ -366,16 +402,23 @@ class Indexer:
             db.execute("UPDATE segs SET nrefs=nrefs-1 WHERE id=?", (row[0],))
             return
         db.execute("DELETE FROM segs WHERE id=?", (row[0],))
-        gone = db.execute("SELECT id, ver, tok, latency FROM inv WHERE seg=? AND id IN (SELECT value FROM json_each(?))",
+        gone = db.execute("SELECT id, ver, tok, latency, model, started, ptok, cptok, ctok, rtok FROM inv WHERE seg=?"
+                          " AND id IN (SELECT value FROM json_each(?))",
                           (row[0], orjson.dumps([_line_id(x) for x in self._blob(oid).split(b"\n") if x]).decode())).fetchall()
-        for iid, ver, tok, latency in gone:
+        for iid, ver, tok, latency, model, started, ptok, cptok, ctok, rtok in gone:
+            db.execute("UPDATE uagg SET n=n-1, ptok=ptok-?, cptok=cptok-?, ctok=ctok-?, rtok=rtok-? WHERE ver=? AND model=?"
+                       " AND day=?", (ptok or 0, cptok or 0, ctok or 0, rtok or 0, ver, model or "",
+                                      int(started // 86400) if started is not None else 0))
             db.execute("DELETE FROM inv WHERE id=?", (iid,))
+            traces.unindex(db, iid)
             db.execute("DELETE FROM origins WHERE inv=?", (iid,))
             db.execute("UPDATE agg SET n=n-1, tok=tok-? WHERE ver=?", (tok or 0, ver))
             db.execute("UPDATE hist SET n=n-1 WHERE ver=? AND bucket=?", (ver, bucket_of(latency or 0.0)))
         for (ver,) in {(g[1],) for g in gone}:
+            db.execute("INSERT OR IGNORE INTO vdirty VALUES(?)", (ver,))  # its cost is summed again
             db.execute("UPDATE agg SET last=(SELECT max(started) FROM inv WHERE ver=?) WHERE ver=?", (ver, ver))
         db.execute("DELETE FROM agg WHERE n<=0")
+        db.execute("DELETE FROM uagg WHERE n<=0")
         db.execute("DELETE FROM hist WHERE n<=0")
 
     def _blob(self, oid: str) -> bytes:
@@ -401,6 +444,7 @@ class Indexer:
         return i
 
 
+@functools.lru_cache(maxsize=1 << 16)  # ref names repeat on every sync: unescape each once
 def _indexed(ref: str) -> bool:
     return refs.is_inv_ref(ref) or refs.lmp_name_of(ref) is not None or _is_lmp_ref(ref)
 
@@ -411,6 +455,18 @@ def _is_lmp_ref(ref: str) -> bool:
         return True
     parts = ref[len(refs.REMOTES_PREFIX) :].split("/") if ref.startswith(refs.REMOTES_PREFIX) else []
     return len(parts) == 3 and parts[1] == "lmp"
+
+
+def _detail_tokens(usage: dict) -> tuple[int | None, int | None]:
+    """(cached input tokens, reasoning tokens) from a usage object as providers report it; None
+    when not reported (records written before ell-git recorded the details read as before)."""
+    pd, cd = usage.get("prompt_tokens_details"), usage.get("completion_tokens_details")
+    cached = pd.get("cached_tokens") if type(pd) is dict else None
+    if type(cached) is not int:
+        cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek reports cache hits at the top level
+    reasoning = cd.get("reasoning_tokens") if type(cd) is dict else None
+    return (cached if type(cached) is int and cached >= 0 else None,
+            reasoning if type(reasoning) is int and reasoning >= 0 else None)
 
 
 def _line_id(line: bytes) -> str:

@@ -64,10 +64,15 @@ class Evaluations:
 
     def _eval_scan(self) -> tuple[dict[str, EvalDefinition], dict[str, EvalRun]]:
         """(definitions by evaluation id, runs by run id), re-read when an eval ref moved."""
+        watch = self.__dict__.get("_watch")  # no ref moved (ell_git.refscan): no O(refs) listing
+        fp = watch.fingerprint() if watch is not None else None
+        cached = self.__dict__.get("_eval_cache")
+        if fp is not None and cached is not None and self.__dict__.get("_eval_fp") == fp:
+            return cached[1]
         tips = {r.name: str(r.resolve().target) for r in self.repo.references.iterator() if _is_eval_ref(r.name)}
         key = tuple(sorted(tips.items()))
-        cached = self.__dict__.get("_eval_cache")
         if cached is not None and cached[0] == key:
+            self.__dict__["_eval_fp"] = fp
             return cached[1]
         definitions: dict[str, EvalDefinition] = {}
         runs: dict[str, EvalRun] = {}
@@ -92,6 +97,7 @@ class Evaluations:
                                   f"{exc}): skipped; run `ell doctor`", RuntimeWarning, stacklevel=2)
                 problems[str(c.id)] = f"{type(exc).__name__}: {exc}"
         self.__dict__["_eval_cache"] = (key, (definitions, runs))
+        self.__dict__["_eval_fp"] = fp
         return definitions, runs
 
     def _readable_history(self, tips: dict[str, str], problems: dict[str, str]) -> list[pygit2.Commit]:
@@ -166,6 +172,26 @@ class Evaluations:
             labelers = tuple(l.name for l in definition.labelers)
             table = _table([r for r in runs if r.eval_id == definition.id], labelers)
             return EvalDetail(name, definition.id, tuple(defs), tuple(runs), labelers, table)
+
+    def version_scores(self, lmp: str) -> dict[str, dict[str, float]]:
+        """version id -> {"evaluation/labeler": mean} over every run of that version of `lmp`, each
+        run's mean weighted by its result count as in `evaluation`'s table. Read from the runs'
+        summaries (cached with the scan), never from their results: cheap enough for every LMP page."""
+        with self._lock:
+            _, runs = self._eval_scan()
+            sums: dict[str, dict[str, list[float]]] = {}
+            for r in runs.values():
+                if r.lmp != lmp:
+                    continue
+                for label, s in r.summaries.items():
+                    mean = _number(s.get("mean")) if isinstance(s, dict) else None
+                    count = s.get("count") if isinstance(s, dict) else None
+                    if mean is None or not isinstance(count, int) or count <= 0:
+                        continue
+                    acc = sums.setdefault(r.version_id, {}).setdefault(f"{r.name}/{label}", [0.0, 0.0])
+                    acc[0] += mean * count
+                    acc[1] += count
+            return {vid: {m: t / n for m, (t, n) in sorted(ms.items())} for vid, ms in sums.items()}
 
     def eval_run(self, run_id: str) -> RunResults:
         """One run with every result, each joined with its datapoint."""

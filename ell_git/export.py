@@ -80,8 +80,9 @@ def _candidates(reader: Any, lmp: str, version: Optional[str], min_score: Option
 
 
 def rows(reader: Any, lmp: str, *, version: Optional[str] = None, min_score: Optional[float] = None,
-         fmt: str = "openai-jsonl") -> Iterator[dict[str, Any]]:
-    """The export's lines as dicts. `version`: an id, prefix or vN (see `Reader.version`)."""
+         fmt: str = "openai-jsonl", cost: bool = False) -> Iterator[dict[str, Any]]:
+    """The export's lines as dicts. `version`: an id, prefix or vN (see `Reader.version`). `cost`: each
+    line also carries the call's `usage` and `cost_usd` (priced now; None when its model has no price)."""
     from .reader import NotFound
 
     if fmt not in FORMATS:
@@ -94,14 +95,16 @@ def rows(reader: Any, lmp: str, *, version: Optional[str] = None, min_score: Opt
         fb = index.summary(inv_id)
         if min_score is not None and (fb["score"] is None or fb["score"] < min_score):
             continue
-        rec = reader.invocation(inv_id).record
+        detail = reader.invocation(inv_id)
+        rec = detail.record
+        extra = {"usage": rec.get("usage") or {}, "cost_usd": getattr(detail, "cost_usd", None)} if cost else {}
         if rec.get("error") or rec.get("cached") or rec.get("version_id") != (vid or rec.get("version_id")):
             continue
         prompt = openai_messages(rec.get("messages") or [])
         tools = (rec.get("api_params") or {}).get("tools")
         for choice, completion in enumerate(openai_messages(rec.get("outputs") or [])):
             if fmt == "openai-jsonl":
-                yield {"messages": prompt + [completion], **({"tools": tools} if tools else {})}
+                yield {"messages": prompt + [completion], **({"tools": tools} if tools else {}), **extra}
             else:
                 yield {"id": rec["id"], "choice": choice, "lmp": rec.get("lmp_name"), "version_id": rec.get("version_id"),
                        "model": rec.get("model"), "api_params": {k: v for k, v in (rec.get("api_params") or {}).items()
@@ -109,14 +112,14 @@ def rows(reader: Any, lmp: str, *, version: Optional[str] = None, min_score: Opt
                        **({"tools": tools} if tools else {}), "args": rec.get("args"), "messages": prompt,
                        "completion": completion, "started_at": rec.get("started_at"),
                        "feedback": {k: fb[k] for k in ("score", "up", "down")} | {
-                           "comments": [e["comment"] for e in fb["entries"] if e.get("comment")]}}
+                           "comments": [e["comment"] for e in fb["entries"] if e.get("comment")]}, **extra}
 
 
 def export(reader: Any, lmp: str, out: TextIO, *, version: Optional[str] = None, min_score: Optional[float] = None,
-           fmt: str = "openai-jsonl") -> int:
+           fmt: str = "openai-jsonl", cost: bool = False) -> int:
     """Write `lmp`'s invocations to `out` in `fmt`; returns the number of lines written."""
     n = 0
-    for row in rows(reader, lmp, version=version, min_score=min_score, fmt=fmt):
+    for row in rows(reader, lmp, version=version, min_score=min_score, fmt=fmt, cost=cost):
         out.write(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n")
         n += 1
     return n

@@ -83,4 +83,7 @@ def page(invocations: dict[str, Any]) -> dict[str, Any]:
 
 
 def diff(d: dict[str, Any]) -> dict[str, Any]:
-    return {**d, **{k: redact_text(d[k]) for k in ("source_diff", "closure_diff") if isinstance(d.get(k), str)}}
+    """A version diff, with the diffs of the dependencies it carries."""
+    deps = [diff(x) if isinstance(x, dict) else x for x in d.get("dependencies") or ()]
+    return {**d, **{k: redact_text(d[k]) for k in ("source_diff", "closure_diff") if isinstance(d.get(k), str)},
+            "dependencies": deps}

@@ -26,6 +26,7 @@ import pygit2
 from ell.store import FeedbackRecord
 
 from . import layout, refs
+from .ids import matches_short_id
 from .repo import signature
 from .sync import TRACKING_PREFIX, _note_blobs
 
@@ -179,6 +180,24 @@ class FeedbackIndex:
             "entries": [{k: v for k, v in e.items() if k != "_commit"} for e in items],
         }
 
+    def by_version(self, lmp: str) -> dict[str, dict[str, int]]:
+        """version id -> {"up", "down"}: the effective thumbs (as in `summary`) on `lmp`'s invocations.
+        Entries name their LMP and version, so no invocation is read; computed once per index (a new
+        index is built whenever a feedback notes ref moves)."""
+        cache: Optional[dict[str, dict[str, dict[str, int]]]] = self.__dict__.get("_by_lmp")
+        if cache is None:
+            cache = {}
+            for inv, items in self.by_inv.items():
+                named = [e for e in items if isinstance(e.get("lmp"), str) and isinstance(e.get("version"), str)]
+                if not named:
+                    continue
+                s = self.summary(inv)
+                counts = cache.setdefault(named[-1]["lmp"], {}).setdefault(named[-1]["version"], {"up": 0, "down": 0})
+                counts["up"] += s["up"]
+                counts["down"] += s["down"]
+            self.__dict__["_by_lmp"] = cache
+        return cache.get(lmp, {})
+
     def matching(self, which: str) -> list[str]:
         """Invocation ids with feedback of kind `which` (one of FEEDBACK_FILTERS)."""
         if which not in FEEDBACK_FILTERS:
@@ -200,7 +219,15 @@ class Annotations:
 
     def _notes(self, ref: str) -> list[dict[str, Any]]:
         """Parsed entries of `ref` (and fetched copies), re-read only when a tip moved."""
-        tips = notes_refs(self.repo, ref)
+        # Listing refs is O(refs): skip it while the ref fingerprint (ell_git.refscan) is unchanged.
+        watch = self.__dict__.get("_watch")
+        fp = watch.fingerprint() if watch is not None else None
+        listed = self.__dict__.setdefault("_notes_tips", {})
+        if fp is not None and ref in listed and listed[ref][0] == fp:
+            tips = listed[ref][1]
+        else:
+            tips = notes_refs(self.repo, ref)
+            listed[ref] = (fp, tips)
         cache = self.__dict__.setdefault("_notes_cache", {})
         key = tuple(sorted(tips.items()))
         hit = cache.get(ref)
@@ -232,7 +259,7 @@ class Annotations:
                                   q: Optional[str] = None, min_latency: Optional[float] = None,
                                   max_latency: Optional[float] = None, min_tokens: Optional[int] = None,
                                   max_tokens: Optional[int] = None, limit: int = 50,
-                                  offset: int = 0) -> InvocationPage:
+                                  offset: int = 0, min_cost: Optional[float] = None) -> InvocationPage:
         """`Reader.invocations` restricted to invocations with feedback of kind `feedback`.
 
         Feedback is human-scale (hundreds of ids), so the rows are fetched by id and the other filters
@@ -251,11 +278,12 @@ class Annotations:
         keep = [r for r in rows if
                 (lmp is None or r.lmp == lmp) and
                 (version is None or r.version_id == version or r.version_id.startswith(version)) and
-                (not needle or r.id.startswith((needle, "inv-" + needle)) or
+                (not needle or r.id.startswith((needle, "inv-" + needle)) or matches_short_id(r.id, needle) or
                  any(needle in s.lower() for s in (r.args_preview, r.output_preview))) and
                 (min_latency is None or r.latency_ms >= min_latency) and
                 (max_latency is None or r.latency_ms <= max_latency) and
                 (min_tokens is None or (r.total_tokens or 0) >= min_tokens) and
-                (max_tokens is None or (r.total_tokens or 0) <= max_tokens)]
+                (max_tokens is None or (r.total_tokens or 0) <= max_tokens) and
+                (min_cost is None or (r.cost_usd is not None and r.cost_usd >= min_cost))]
         keep.sort(key=lambda r: (r.started_at, r.id), reverse=True)
         return InvocationPage(tuple(keep[offset:offset + limit]), len(keep), int(limit), int(offset))

@@ -18,8 +18,11 @@ from typing import Any
 import orjson
 import pygit2
 
-from . import autocommit, cache, layout, refs, validate
+from . import autocommit, cache, costs, layout, refs, refscan, search, validate
+from .catalog import Catalog, in_clauses
+from .costs import Costs
 from .evalreader import Evaluations
+from .traces import Traces
 from .notes import Annotations
 from .repo import ell_dir, open_repository
 from .versions import CLOSURE, META, SOURCE, side_at
@@ -29,6 +32,7 @@ from .views import (
     InvocationRow,
     Lmp,
     Problems,
+    Running,
     SeriesPoint,
     Stats,
     Version,
@@ -41,9 +45,12 @@ EXACT_PERCENTILES = 10_000
 
 _ROW = (
     "SELECT i.id, l.name, v.vid, i.started, i.latency, i.ptok, i.ctok, i.tok, i.model, i.error, i.cached,"
-    " i.parent, i.args_preview, i.output_preview FROM inv i JOIN lmps l ON l.id=i.lmp JOIN vers v ON v.id=i.ver"
+    " i.parent, i.args_preview, i.output_preview, " + costs.COST + " FROM inv i JOIN lmps l ON l.id=i.lmp"
+    " JOIN vers v ON v.id=i.ver"
 )
 _VN = re.compile(r"^v(\d+)$")
+#: A diff shows used LMPs' own diffs this many levels deep.
+DEP_DEPTH = 3
 #: A vN beyond this is no version (and would not fit SQLite's integers).
 _MAX_VN = 2**62
 
@@ -55,7 +62,7 @@ class NotFound(KeyError):
         return str(self.args[0]) if self.args else "not found"
 
 
-class Reader(Evaluations, Annotations):
+class Reader(Catalog, Evaluations, Annotations, Costs, Traces):
     """Read-only access to the ell history in the repository at or above `path`.
 
     `cache`: a path for the SQLite read cache, ``None`` for ``<git dir>/ell/cache.sqlite``, or
@@ -75,6 +82,10 @@ class Reader(Evaluations, Annotations):
         else:
             self.db = cache.connect(cache_path)
         self._indexer = cache.Indexer(self.repo, self.db)
+        # Ref fingerprints (`refscan`) at the last refresh / token: equal means no ref moved.
+        self._watch = refscan.RefWatch(refscan.common_dir(self.repo))
+        self._fresh: tuple[object, ...] | None = None
+        self._token_at: tuple[tuple[object, ...] | None, str] = (None, "")
 
     def close(self) -> None:
         with self._lock:
@@ -89,17 +100,33 @@ class Reader(Evaluations, Annotations):
     # -- freshness ---------------------------------------------------------------------------
     def state_token(self) -> str:
         """A hash of every ``refs/ell/*`` and ``refs/notes/ell*`` tip: equal tokens mean equal data."""
-        return _token(refs.ell_refs(self.repo, notes=True))
+        fp = self._watch.fingerprint()
+        if fp is not None and self._token_at[0] == fp:  # nothing moved: no ref listing (live polls)
+            return self._token_at[1]
+        token = _token(refs.ell_refs(self.repo, notes=True))
+        self._token_at = (fp, token)
+        return token
 
     def changed_since(self, token: str) -> bool:
         """Whether anything was written since `state_token()` returned `token`."""
         return self.state_token() != token
 
+    def indexing(self) -> tuple[int, int] | None:
+        """(refs done, refs to do) while a refresh is indexing (read from any thread), else None."""
+        return self._indexer.progress
+
     def refresh(self) -> bool:
         """Index whatever moved; returns whether anything did. Every query calls it."""
         with self._lock:
+            fp = self._watch.fingerprint()  # taken first: a move during the work is seen next time
+            if fp is not None and fp == self._fresh:
+                return False  # no ref moved: no per-ref work at all
             try:
-                return self._indexer.sync(refs.ell_refs(self.repo))
+                current = refs.ell_refs(self.repo)
+                moved = self._indexer.sync(current)
+                costs.refresh_rates(self.repo, self.db, current)  # prices are applied when read
+                self._fresh = fp
+                return moved
             except BaseException:
                 broken = self._indexer.broken
                 self._indexer = cache.Indexer(self.repo, self.db)  # drop id caches of a rolled-back run
@@ -114,30 +141,45 @@ class Reader(Evaluations, Annotations):
         """Every LMP with its newest version and usage, sorted by name."""
         with self._lock:
             self.refresh()
-            usage = {
-                name: (n, last)
-                for name, n, last in self._q(
-                    "SELECT l.name, sum(a.n), max(a.last) FROM agg a JOIN lmps l ON l.id=a.lmp GROUP BY a.lmp"
-                )
-            }
-            out: dict[str, Lmp] = {}
-            for name, ref in self._preferred().items():
-                row = self._q(
-                    "SELECT vid, n, subject, time, uses_names, kind FROM versions WHERE ref=? ORDER BY n DESC LIMIT 1",
-                    (ref,),
-                )[0]
-                n, last = usage.get(name, (0, None))
-                out[name] = Lmp(name, row[5] or "simple", row[0], row[1], row[1], row[2] or "", row[3],
-                                int(n or 0), last, tuple(orjson.loads(row[4] or "[]")))
-            for name, (n, last) in usage.items():
-                if name not in out:  # invocations whose versions are not (yet) here
-                    out[name] = Lmp(name, "unknown", "", 0, 0, "", 0.0, int(n or 0), last, ())
-            return [out[k] for k in sorted(out)]
+            return self._lmps_named(None)  # one page of them: `lmp_page` (ell_git.catalog)
 
-    def _preferred(self) -> dict[str, str]:
+    def running(self, names: list[str] | None = None) -> dict[str, Running]:
+        """LMPs whose newest call ran an older version than their newest one (a revert: the code went
+        back to a version already recorded, so no commit was made): name -> what runs now, and since when.
+        `names`: only these LMPs (a page of them)."""
+        with self._lock:
+            self.refresh()
+            newest: dict[str, tuple[str, Any]] = {}
+            for cond, args in in_clauses("l.name", names):
+                newest.update((name, (vid, last)) for name, vid, last in self._q(
+                    "SELECT l.name, v.vid, a.last FROM agg a JOIN lmps l ON l.id=a.lmp JOIN vers v ON v.id=a.ver"
+                    f" WHERE {cond} AND a.last = (SELECT max(b.last) FROM agg b WHERE b.lmp=a.lmp)", args))
+            out: dict[str, Running] = {}
+            for name, ref in self._preferred(names).items():
+                if name not in newest:
+                    continue
+                vid, last = newest[name]
+                rows = self._q("SELECT n, time, (SELECT max(n) FROM versions WHERE ref=?) FROM versions"
+                               " WHERE ref=? AND vid=?", (ref, ref, vid))
+                # Only an older version called after the newest one was committed is a revert.
+                if not rows or rows[0][0] == rows[0][2] or last is None:
+                    continue
+                latest_time = self._q("SELECT time FROM versions WHERE ref=? AND n=?", (ref, rows[0][2]))[0][0]
+                if latest_time is not None and last < latest_time:
+                    continue
+                others = self._q("SELECT max(a.last) FROM agg a JOIN lmps l ON l.id=a.lmp JOIN vers v ON v.id=a.ver"
+                                 " WHERE l.name=? AND v.vid<>?", (name, vid))[0][0]
+                since = self._q("SELECT min(i.started) FROM inv i JOIN vers v ON v.id=i.ver WHERE v.vid=? AND"
+                                " i.started>?", (vid, max(others or 0.0, latest_time or 0.0)))[0][0]
+                out[name] = Running(name, vid, int(rows[0][0]), since if since is not None else last, last)
+            return out
+
+    def _preferred(self, names: list[str] | None = None) -> dict[str, str]:
         """LMP name -> the ref to read its versions from: local, else the first fetched one."""
         best: dict[str, str] = {}
-        for ref, name in self._q("SELECT ref, lmp FROM versions WHERE n=1"):
+        rows = [r for cond, args in in_clauses("lmp", names)
+                for r in self._q(f"SELECT ref, lmp FROM versions WHERE n=1 AND {cond}", args)]
+        for ref, name in rows:
             cur = best.get(name)
             local = ref.startswith(refs.LMP_PREFIX)
             if cur is None or (local and not cur.startswith(refs.LMP_PREFIX)) or (
@@ -150,13 +192,13 @@ class Reader(Evaluations, Annotations):
         """The versions of `name`, oldest first (empty if unknown)."""
         with self._lock:
             self.refresh()
-            ref = self._preferred().get(name)
+            ref = self._preferred([name]).get(name)
             if ref is None:
                 return []
             return [_version(r) for r in self._q(_VERSION_SQL + " WHERE ref=? ORDER BY n", (ref,))]
 
     def _resolve(self, name: str, ref: str) -> Version:
-        pref = self._preferred().get(name)
+        pref = self._preferred([name]).get(name)
         if pref is None:
             raise NotFound(f"no LMP named {name!r}")
         ref = ref.strip()
@@ -194,18 +236,38 @@ class Reader(Evaluations, Annotations):
         """Unified diffs of source and closure from version `a` to `b`, with the change summary."""
         with self._lock:
             self.refresh()
-            va, vb = self._resolve(name, a), self._resolve(name, b)
-            ca, cb = self.repo[va.commit], self.repo[vb.commit]
-            texts, stats = {}, {}
-            for fname in (SOURCE, CLOSURE):
-                old = ca.tree[fname].data if fname in ca.tree else b""
-                new = cb.tree[fname].data if fname in cb.tree else b""
-                # A Patch made from buffers borrows them: read it while `old`/`new` are alive.
-                patch = pygit2.Patch.create_from(old, new, old_as_path=fname, new_as_path=fname)
-                texts[fname], stats[fname] = patch.text or "", patch.line_stats
-            _, adds, dels = stats[CLOSURE]
-            summary = autocommit.changes_between(side_at(self.repo, ca), side_at(self.repo, cb))
-            return VersionDiff(name, va, vb, texts[SOURCE], texts[CLOSURE], adds, dels, tuple(summary))
+            return self._diff(name, self._resolve(name, a), self._resolve(name, b), DEP_DEPTH, set())
+
+    def _diff(self, name: str, va: Version, vb: Version, depth: int, seen: set[tuple[str, str]]) -> VersionDiff:
+        ca, cb = self.repo[va.commit], self.repo[vb.commit]
+        texts, stats = {}, {}
+        for fname in (SOURCE, CLOSURE):
+            old = ca.tree[fname].data if fname in ca.tree else b""
+            new = cb.tree[fname].data if fname in cb.tree else b""
+            # A Patch made from buffers borrows them: read it while `old`/`new` are alive.
+            patch = pygit2.Patch.create_from(old, new, old_as_path=fname, new_as_path=fname)
+            texts[fname], stats[fname] = patch.text or "", patch.line_stats
+        _, adds, dels = stats[CLOSURE]
+        summary = autocommit.changes_between(side_at(self.repo, ca), side_at(self.repo, cb))
+        return VersionDiff(name, va, vb, texts[SOURCE], texts[CLOSURE], adds, dels, tuple(summary),
+                           self._dependency_diffs(va, vb, depth, seen))
+
+    def _dependency_diffs(self, va: Version, vb: Version, depth: int,
+                          seen: set[tuple[str, str]]) -> tuple[VersionDiff, ...]:
+        """A used LMP at another version on each side: its own diff between the two (a version made
+        only by a dependency would otherwise show no change at all)."""
+        used = dict(zip(va.uses, va.uses_ids))
+        out = []
+        for dep, vid in zip(vb.uses, vb.uses_ids):
+            before = used.get(dep)
+            if depth <= 0 or before is None or before == vid or (dep, vid) in seen:
+                continue
+            seen.add((dep, vid))  # a cycle (or a diamond) is shown once
+            try:
+                out.append(self._diff(dep, self._resolve(dep, before), self._resolve(dep, vid), depth - 1, seen))
+            except NotFound:  # a version forgotten or never shared: the summary still names the change
+                continue
+        return tuple(out)
 
     def graph(self) -> dict[str, list[str]]:
         """LMP name -> names of the LMPs its newest version uses."""
@@ -222,8 +284,12 @@ class Reader(Evaluations, Annotations):
             where = [f"{ref or '?'} segment {oid[:12]}: {bad} × {problem}" for oid, bad, problem, ref in self._q(
                 "SELECT s.oid, s.bad, s.problem, (SELECT min(r.ref) FROM seg_refs r WHERE r.seg=s.id) FROM segs s"
                 " WHERE s.bad>0 LIMIT 20")]
-            shown = set(self._preferred().values())  # a fetched copy shadowed by the local ref is never read
-            metas = [m for m in self._q("SELECT ref, what, reason FROM problems") if m[0] in shown]
+            metas = self._q("SELECT ref, what, reason FROM problems")
+            if metas:  # a fetched copy shadowed by the local ref is never read
+                named = {r[0] for ref in {m[0] for m in metas}
+                         for r in self._q("SELECT lmp FROM versions WHERE ref=? LIMIT 1", (ref,))}
+                shown = set(self._preferred(sorted(named)).values())
+                metas = [m for m in metas if m[0] in shown]
             where += [f"{ref} commit {what[:12]}: {reason}" for ref, what, reason in metas[: max(0, 20 - len(where))]]
             runs = dict(self.__dict__.get("_eval_problems", {}))
             where += [f"{c[:12]}: {reason}" for c, reason in list(runs.items())[: max(0, 20 - len(where))]]
@@ -243,26 +309,25 @@ class Reader(Evaluations, Annotations):
         max_tokens: int | None = None,
         limit: int = 50,
         offset: int = 0,
+        min_cost: float | None = None,
     ) -> InvocationPage:
-        """Invocations newest first. `version` is a version id or prefix; `q` matches (case-
-        insensitively) the invocation id and the argument and output previews."""
+        """Invocations newest first. `version` is a version id or prefix; `q` matches the invocation
+        id by prefix or short id, and words of the argument and output previews (`ell_git.search`); `min_cost` (USD)
+        keeps priced calls costing at least that much."""
         with self._lock:
             self.refresh()
             where, args = _scope("i", lmp, version)
             filtered = False
             for cond, val in (("i.latency>=?", min_latency), ("i.latency<=?", max_latency),
-                              ("i.tok>=?", min_tokens), ("i.tok<=?", max_tokens)):
+                              ("i.tok>=?", min_tokens), ("i.tok<=?", max_tokens), (costs.COST + ">=?", min_cost)):
                 if val is not None:
                     where.append(cond)
                     args.append(val)
                     filtered = True
-            if q:
-                # ids match by prefix ("inv-c4", "c4"): a hex id holds "ada" or "bee" by chance
-                escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                like = "%" + escaped + "%"
-                where.append("(i.id LIKE ? ESCAPE '\\' OR i.id LIKE ? ESCAPE '\\'"
-                             " OR i.args_preview LIKE ? ESCAPE '\\' OR i.output_preview LIKE ? ESCAPE '\\')")
-                args += [escaped + "%", "inv-" + escaped + "%", like, like]
+            if q:  # ids by prefix or short id, words through the FTS5 index (ell_git.search)
+                cond, qargs = search.condition(self.db, q)
+                where.append(cond)
+                args += qargs
                 filtered = True
             clause = (" WHERE " + " AND ".join(where)) if where else ""
             rows = self._q(_ROW + clause + " ORDER BY i.started DESC, i.rowid DESC LIMIT ? OFFSET ?",
@@ -288,7 +353,9 @@ class Reader(Evaluations, Annotations):
             origin_ids = [str(o) for o in record.get("origin_ids") or ()]
             origins = self._rows(f"i.id IN ({','.join('?' * len(origin_ids))})", origin_ids) if origin_ids else ()
             consumers = self._rows("i.id IN (SELECT inv FROM origins WHERE origin=?)", (id,), "ORDER BY i.started")
-            return InvocationDetail(record, parent[0] if parent else None, children, origins, consumers)
+            own = self._rows("i.id=?", (id,))
+            return InvocationDetail(record, parent[0] if parent else None, children, origins, consumers,
+                                    own[0].cost_usd if own else None)
 
     def _rows(self, cond: str, args: Any, order: str = "") -> tuple[InvocationRow, ...]:
         return tuple(_inv_row(r) for r in self._q(f"{_ROW} WHERE {cond} {order}", tuple(args)))
@@ -339,7 +406,8 @@ class Reader(Evaluations, Annotations):
             pts = self._q(f"SELECT i.id, i.started, i.latency, i.tok, v.vid FROM inv i JOIN vers v ON v.id=i.ver"
                           f" WHERE {icond} ORDER BY i.started DESC LIMIT ?", [*args, int(series)])
             points = tuple(SeriesPoint(r[0], r[1] or 0.0, r[2] or 0.0, r[3], r[4]) for r in reversed(pts))
-            return Stats(lmp, version, count, int(tok), (tok / count) if count else None, p50, p95, per, points)
+            return Stats(lmp, version, count, int(tok), (tok / count) if count else None, p50, p95, per, points,
+                         costs.total(self.db, lmp, version), costs.by_version(self.db, lmp))
 
 
 def _scope(alias: str, lmp: str | None, version: str | None) -> tuple[list[str], list[Any]]:
@@ -369,7 +437,8 @@ def _version(r: tuple[Any, ...]) -> Version:
 
 def _inv_row(r: tuple[Any, ...]) -> InvocationRow:
     return InvocationRow(r[0], r[1], r[2], r[3] or 0.0, r[4] or 0.0, r[5], r[6], r[7], r[8], bool(r[9]),
-                         bool(r[10]), r[11], r[12] or "", r[13] or "")
+                         bool(r[10]), r[11], r[12] or "", r[13] or "",
+                         None if r[14] is None else round(r[14], 12))
 
 
 def _pct(sorted_values: list[float], p: float) -> float:

@@ -28,7 +28,7 @@ _ALIASES = {
 }
 # Each part and the refspecs that carry it (never forced: see sync.PUSH_REFSPECS).
 _REFSPECS = {
-    "versions": ("refs/ell/lmp/*:refs/ell/lmp/*",),
+    "versions": ("refs/ell/lmp/*:refs/ell/lmp/*", "refs/notes/ell/prices:refs/notes/ell/prices"),  # prices: team config
     "invocations": ("refs/ell/inv/*:refs/ell/inv/*",),
     "evals": ("refs/ell/eval/*:refs/ell/eval/*", "refs/notes/ell/evals:refs/notes/ell/evals"),
     "feedback": ("refs/notes/ell/feedback:refs/notes/ell/feedback",),
@@ -79,7 +79,7 @@ def push_refspecs(parts: Iterable[str]) -> list[str]:
 
 def part_of(ref: str) -> str | None:
     """The part a (local or remote) ell ref belongs to; None for refs outside ell's namespaces."""
-    if ref.startswith("refs/ell/lmp/"):
+    if ref.startswith("refs/ell/lmp/") or ref == "refs/notes/ell/prices":
         return "versions"
     if ref.startswith("refs/ell/inv/"):
         return "invocations"

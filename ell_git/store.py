@@ -191,6 +191,16 @@ class GitStore(Freezer, EvalHooks):
         except Exception as exc:
             self._warn("record_invocation", f"could not record an invocation: {exc}")
 
+    def version_commit(self, name: str, version_id: str, wait: float = 0.0) -> str | None:
+        """The commit holding a version (for OpenTelemetry spans); may wait `wait` seconds for the
+        writer to commit it. From a background thread only: it reads the LMP's ref history."""
+        from .commits import find
+
+        try:
+            return find(self.git_dir, name, version_id, wait=wait)
+        except Exception:
+            return None
+
     def _serialise_now(self, invocation: InvocationRecord) -> bytes | None:
         """The careful serialisation, on the caller's thread (a child must not hold live records)."""
         try:

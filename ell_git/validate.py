@@ -13,7 +13,7 @@ Invocation lines (one per line of a ``.jsonl`` segment, see `ell.store.Invocatio
     model str|null        api_params dict    usage dict (token counts int|null)
     latency_ms number     started_at number  parent_id str|null
     origin_ids list[str]  bound_globals dict error str|null     cached bool
-    cache_key hex str
+    cache_key hex str     and, only when set: trace_id, span_id, recording str
 
 A version's ``meta.json`` is `ell.serialize.version_to_dict` of a `VersionRecord`.
 """
@@ -62,7 +62,7 @@ def invocation(d: Any) -> str | None:
     for m in d.get("messages") or ():
         if type(m) is not dict or type(m.get("role", "")) is not str or type(m.get("content", "")) not in (list, str, type(None)):
             return "messages holds something that is not a message"
-    for key in ("model", "error", "parent_id"):
+    for key in ("model", "error", "parent_id", "trace_id", "span_id", "recording"):
         if not _optional(d.get(key), str):
             return f"{key} is not a string or null"
     if "cached" in d and type(d["cached"]) is not bool:

@@ -123,6 +123,21 @@ def split_message(message: str) -> tuple[str, str]:
 
 
 
+# Asking a model sends the version's code off this machine: say so the first time, once per process.
+_told = threading.Event()
+_tell_lock = threading.Lock()
+
+
+def _tell_once(say: Callable[[str, str], None], model: str) -> None:
+    with _tell_lock:
+        if _told.is_set():
+            return
+        _told.set()
+    say("autocommit-notice", f"autocommit is on: each new version's closure diff (its code and what it uses) is sent to "
+        f"{model} to write the commit message; pass ell.init(autocommit=False) to keep it local "
+        "(messages are then built from the diff)")
+
+
 class VersionWriter:
     """Writes version commits. Used only from the store's version thread."""
 
@@ -243,6 +258,7 @@ class VersionWriter:
             except Exception as exc:
                 self.on_error("autocommit", f"no model for commit messages ({exc}); using a message built from the diff")
                 return None
+        _tell_once(self.on_error, self.model)
         box: dict[str, Any] = {}
         done = threading.Event()
 

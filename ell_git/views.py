@@ -39,6 +39,18 @@ class Lmp(_Json):
     invocation_count: int
     last_used: float | None  # start time of the newest invocation, any version
     uses: tuple[str, ...]  # names of the LMPs the newest version calls
+    cost: Any = None  # ell_git.costs.CostSummary of all its calls, priced when read
+
+
+@dataclass(frozen=True)
+class Running(_Json):
+    """An LMP whose newest calls run an older version than its newest one (the code was reverted)."""
+
+    name: str
+    version_id: str  # the version its newest call ran
+    vn: int
+    since: float  # the first call of this run of it, after every other version's calls
+    last_used: float
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,8 @@ class VersionDiff(_Json):
     additions: int  # closure lines added
     deletions: int  # closure lines removed
     summary: tuple[str, ...]  # the deterministic change list (as in autocommit messages)
+    # used LMPs at another version on each side, each diffed between the two versions used
+    dependencies: tuple[VersionDiff, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,6 +121,7 @@ class InvocationRow(_Json):
     parent_id: str | None
     args_preview: str  # compact JSON of the arguments, cut to 160 characters
     output_preview: str  # first text of the outputs, cut to 160 characters
+    cost_usd: float | None = None  # priced when read (ell_git.costs); None: the model has no price
 
 
 @dataclass(frozen=True)
@@ -118,12 +133,24 @@ class InvocationPage(_Json):
 
 
 @dataclass(frozen=True)
+class LmpPage(_Json):
+    """One page of LMPs sorted by name, optionally those whose name contains `q`."""
+
+    items: tuple[Lmp, ...]
+    total: int  # LMPs matching `q`, all pages
+    limit: int
+    offset: int
+    q: str = ""
+
+
+@dataclass(frozen=True)
 class InvocationDetail(_Json):
     record: dict[str, Any]  # the stored JSON line, large payloads inlined again
     parent: InvocationRow | None  # the invocation this one ran inside
     children: tuple[InvocationRow, ...]  # invocations that ran inside this one
     origins: tuple[InvocationRow, ...]  # invocations whose outputs were passed in (origin_ids)
     consumers: tuple[InvocationRow, ...]  # invocations that received this one's outputs
+    cost_usd: float | None = None  # priced when read; None: the model has no price
 
 
 @dataclass(frozen=True)
@@ -148,6 +175,8 @@ class Stats(_Json):
     latency_p95: float | None
     per_version: dict[str, int]  # version id -> invocation count
     series: tuple[SeriesPoint, ...]  # the newest invocations, oldest first, for charts
+    cost: Any = None  # CostSummary of the same calls (ell_git.costs), priced when read
+    cost_per_version: dict[str, Any] | None = None  # version id -> CostSummary, every version of the LMP
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 # Usage: bash tests/run.sh [pytest args...]
 #
 # What it installs, and where (never into the system Python):
-#   .venv/               this project and its test extras (`pip install -e ".[test]"`); ELL_VENV=DIR to use another
+#   .venv/               this project and its test extras (`pip install -e ".[test,otel]"`); ELL_VENV=DIR to use another
 #   bench/.venv-peer/    ell-ai 0.0.17, the reference the compat tests compare with (it is also named `ell`)
+#   tests/.venv-phoenix/ Arize Phoenix, the OTLP receiver the OpenTelemetry tests start and query
 #   Debian's chromium    for the browser tests (apt-get, as root or through sudo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,17 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "tests/run.sh: creating the virtualenv $venv" >&2
   python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test,otel]"
+
+# Arize Phoenix, the real OTLP receiver tests/otel starts as a server and queries over HTTP, in its own
+# virtualenv: its ~100 pinned dependencies never touch the project's (large: ~75 s the first time).
+phoenix="$PWD/tests/.venv-phoenix"
+if [ -z "${ELL_PHOENIX_PYTHON:-}" ] && ! "$phoenix/bin/python" -c 'import phoenix.server.main' >/dev/null 2>&1; then
+  echo "tests/run.sh: installing arize-phoenix into tests/.venv-phoenix (the OTLP receiver of tests/otel)" >&2
+  { python3 -m venv "$phoenix" && "$phoenix/bin/python" -m pip install -q --disable-pip-version-check "arize-phoenix"; } \
+    || echo "tests/run.sh: could not install arize-phoenix: the tests that export spans to it will skip" >&2
+fi
+export ELL_PHOENIX_PYTHON="${ELL_PHOENIX_PYTHON:-$phoenix/bin/python}"
 
 # ell-ai 0.0.17 in its own virtualenv (its package is named `ell` too); tests that need it skip without it.
 peer="$PWD/bench/.venv-peer"

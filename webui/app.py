@@ -18,7 +18,7 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
 from . import format as fmt
-from . import hosts, templating
+from . import hosts, templating, tracing, warmup
 from .data import Data
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ def open_reader(repo_path: str | os.PathLike[str]) -> Any:
 
 
 def create_app(repo_path: str | os.PathLike[str], *, feedback: bool = False, testing: bool = False,
-               reader: Any = None, host: str | None = None, allowed_hosts: Iterable[str] = ()) -> Flask:
+               reader: Any = None, host: str | None = None, allowed_hosts: Iterable[str] = (),
+               trace_url: str | None = None) -> Flask:
     """Build the web app over the ell repository at `repo_path`.
 
     `feedback` also serves the only writes: thumbs, comments and blind votes, appended to git notes
@@ -57,6 +58,7 @@ def create_app(repo_path: str | os.PathLike[str], *, feedback: bool = False, tes
     `reader` lets tests hand in a prepared reader; by default `ell_git.Reader(repo_path)` is opened.
     Requests are answered only when addressed (``Host``) to a loopback name, to `host` (the bound
     address) or to one of `allowed_hosts` (see `hosts`); others get 403.
+    `trace_url`: a URL template linking invocations to a tracing UI (see `tracing`).
     """
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config.update(
@@ -72,9 +74,15 @@ def create_app(repo_path: str | os.PathLike[str], *, feedback: bool = False, tes
     Htmx(app)
     fmt.register(app)
     templating.register(app)
+    tracing.register(app, trace_url if trace_url is not None else os.environ.get("ELL_TRACE_URL"))
     if reader is None:
         reader = open_reader(repo_path)
     app.extensions["ell_data"] = Data(reader)
+    warmup.register(app, reader)  # a first indexing runs in the background behind a progress page
+    # The header names the repository (its folder), not the path it was opened with (often ".").
+    top = getattr(getattr(reader, "repo", None), "workdir", None) or getattr(getattr(reader, "repo", None), "path", None)
+    where = Path(top or repo_path).resolve()
+    app.config.update(ELL_REPO=str(where), ELL_REPO_NAME=where.name or str(where))
 
     from .views import evals, home, invocations, live, lmp
 

@@ -68,6 +68,27 @@ class Data:
     def lmps(self) -> list[dict[str, Any]]:
         return plain(self._call(self.reader.lmps))
 
+    def lmp_page(self, q: str | None, limit: int, offset: int) -> dict[str, Any]:
+        """One page of LMPs by name (`ell_git.Reader.lmp_page`); a reader without it pages `lmps()`."""
+        fn = getattr(self.reader, "lmp_page", None)
+        if callable(fn):
+            return plain(self._call(fn, q, limit, offset))
+        rows = [l for l in self.lmps() if not q or q.casefold() in l["name"].casefold()]
+        return {"items": rows[offset : offset + limit], "total": len(rows), "limit": limit, "offset": offset,
+                "q": q or ""}
+
+    def lmp_names(self) -> list[str]:
+        """Every LMP name, sorted (cached by the reader until something changes)."""
+        fn = getattr(self.reader, "lmp_names", None)
+        return list(self._call(fn)) if callable(fn) else [l["name"] for l in self.lmps()]
+
+    def running(self, names: list[str] | None = None) -> dict[str, Any]:
+        """LMP name -> the older version its newest calls run (after a revert), and since when;
+        `names`: only these LMPs."""
+        if names is None:
+            return plain(self._call(self.reader.running))
+        return plain(self._call(self.reader.running, names))
+
     def versions(self, name: str) -> list[dict[str, Any]]:
         return plain(self._call(self.reader.versions, name))
 
@@ -86,6 +107,43 @@ class Data:
 
     def invocation(self, inv_id: str) -> dict[str, Any]:
         return masking.invocation(plain(self._call(self.reader.invocation, inv_id)))
+
+    # What calls cost (ell_git.costs, priced when read); readers without cost methods show none.
+    def cost(self, name: str | None = None, version: str | None = None) -> dict[str, Any] | None:
+        fn = getattr(self.reader, "cost", None)
+        return plain(self._call(fn, name, version)) if callable(fn) else None
+
+    def costs_by_lmp(self) -> dict[str, Any]:
+        fn = getattr(self.reader, "costs_by_lmp", None)
+        return plain(self._call(fn)) if callable(fn) else {}
+
+    def costs_by_version(self, name: str) -> dict[str, Any]:
+        fn = getattr(self.reader, "costs_by_version", None)
+        return plain(self._call(fn, name)) if callable(fn) else {}
+
+    def cost_of(self, invocation_ids: list[str]) -> dict[str, Any] | None:
+        fn = getattr(self.reader, "cost_of", None)
+        return plain(self._call(fn, invocation_ids)) if callable(fn) else None
+
+    # Per-version evaluation means and thumbs (LMP page's "did it get better"); none for other readers.
+    def version_scores(self, name: str) -> dict[str, dict[str, float]]:
+        fn = getattr(self.reader, "version_scores", None)
+        return plain(self._call(fn, name)) if callable(fn) else {}
+
+    def version_feedback(self, name: str) -> dict[str, dict[str, int]]:
+        fn = getattr(self.reader, "feedback_index", None)
+        return plain(self._call(fn).by_version(name)) if callable(fn) else {}
+
+    def version_progress(self, name: str, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(`version_scores`, `version_feedback`) of `name`, kept while the state token is `token`:
+        both scans list every ref, and live polls of the LMP page ask again and again."""
+        memo: dict[tuple[str, str], Any] = self.__dict__.setdefault("_progress_memo", {})
+        hit = memo.get((token, name))
+        if hit is None:
+            if len(memo) > 256:
+                memo.clear()
+            hit = memo[(token, name)] = (self.version_scores(name), self.version_feedback(name))
+        return hit
 
     def stats(self, name: str, version: str | None = None) -> dict[str, Any]:
         return plain(self._call(self.reader.stats, name, version=version))

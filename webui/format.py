@@ -15,6 +15,9 @@ import orjson
 from flask import Flask
 from markupsafe import Markup
 
+from ell_git.costs import money
+from ell_git.ids import short_invocation_id
+
 
 def time_ago(ts: float | int | str | None, now: float | None = None) -> str:
     """'just now', '5 min ago', '3 h ago', '2 d ago', then the date: dense and unambiguous."""
@@ -88,10 +91,13 @@ def pretty_json(value: Any) -> str:
 
 
 def short_id(value: str | None, n: int = 8) -> str:
-    """`inv-0123abcd…` → `0123abcd`; `lmp-…` likewise: ids stay readable in dense tables."""
+    """`lmp-0123abcd…` → `0123abcd`: ids stay readable in dense tables. An invocation id shows a
+    little of its process and its counter (`c449-22fa`): its first digits are its process's."""
     if not value:
         return ""
     s = str(value)
+    if short := short_invocation_id(s):
+        return short
     for prefix in ("inv-", "lmp-"):
         if s.startswith(prefix):
             return s[len(prefix) : len(prefix) + n]
@@ -205,6 +211,19 @@ def output_preview(inv: dict[str, Any]) -> str:
     return f"error: {text}" if err is True else text
 
 
+def usd(value: Any, unpriced: int = 0) -> str:
+    """A cost: "$0.00048", "$1.23 + 40 unpriced calls"; "–" when unpriced (never "$0")."""
+    return money(value if isinstance(value, (int, float)) else None, int(unpriced or 0))
+
+
+def cost_label(summary: Any) -> str:
+    """A cost summary (`ell_git.costs.CostSummary` as JSON) as one label; "–" without one."""
+    if not isinstance(summary, dict):
+        return "–"
+    label = summary.get("label")  # made once by the reader
+    return label if isinstance(label, str) else usd(summary.get("cost_usd"), summary.get("unpriced_calls") or 0)
+
+
 def total_tokens(inv: dict[str, Any]) -> int | None:
     usage = inv.get("usage") or {}
     if inv.get("total_tokens") is not None:
@@ -249,4 +268,6 @@ def register(app: Flask) -> None:
         input_preview=input_preview,
         output_preview=output_preview,
         total_tokens=total_tokens,
+        usd=usd,
+        cost_label=cost_label,
     )

@@ -37,7 +37,8 @@ def url_for_host(host: str, port: int) -> str:
 def serve(repo_path: str | os.PathLike[str] = ".", host: str = "127.0.0.1", port: int = 8000,
           open_browser: bool = False, *, feedback: bool = False, allowed_hosts: Iterable[str] = (),
           request_timeout: float = REQUEST_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
-          queue_timeout: float = QUEUE_TIMEOUT, out: TextIO | None = None, err: TextIO | None = None) -> None:
+          queue_timeout: float = QUEUE_TIMEOUT, out: TextIO | None = None, err: TextIO | None = None,
+          trace_url: str | None = None) -> None:
     """Serve the UI for the repository at `repo_path` until interrupted (Ctrl-C).
 
     `port=0` picks a free port; the URL printed (on `out`, one line) always has the real one.
@@ -45,6 +46,7 @@ def serve(repo_path: str | os.PathLike[str] = ".", host: str = "127.0.0.1", port
     Only requests addressed to loopback names, to `host` or to `allowed_hosts` are answered (see
     `hosts`); connections time out after `request_timeout` silent seconds and at most
     `max_connections` are served at once, the next waiting up to `queue_timeout` (see `serving`).
+    `trace_url` links invocations to a tracing UI (``{trace_id}``, ``{span_id}``; see `tracing`).
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -53,7 +55,7 @@ def serve(repo_path: str | os.PathLike[str] = ".", host: str = "127.0.0.1", port
         raise ValueError(f"--feedback writes to the repository, so it serves on loopback only (got --host {host}): "
                          "use --host 127.0.0.1")
     allowed = tuple(allowed_hosts)
-    app = create_app(repo_path, feedback=feedback, host=host, allowed_hosts=allowed)
+    app = create_app(repo_path, feedback=feedback, host=host, allowed_hosts=allowed, trace_url=trace_url)
     server = make_bounded_server(host, port, app, timeout=request_timeout, max_connections=max_connections,
                                  queue_timeout=queue_timeout)
     url = url_for_host(host, server.server_port)

@@ -62,8 +62,15 @@ def tokens_chart(stats: dict[str, Any]) -> Markup:
     return svg.bar_chart(bars, label="tokens", fmt=fmt.tokens)
 
 
+def cost_chart(per_version: list[dict[str, Any]]) -> Markup:
+    """Cost of each version's calls, oldest version first (unpriced versions show no bar)."""
+    bars = [(f"v{v.get('vn')}", float(v.get("cost_usd") or 0.0), 0.0) for v in per_version]
+    return svg.bar_chart(bars, label="cost per version", fmt=lambda x: fmt.usd(x))
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(
+        cost_chart=cost_chart,
         url_with=url_with,
         highlight_python=highlight_python,
         dependency_graph=dependency_graph,

@@ -7,7 +7,10 @@ several versions (with their commit messages), tool calls and nested LMPs are re
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +21,7 @@ import click
 PROGRAM = '''"""ell demo program: edited between runs by `ell demo` to make new versions."""
 
 import ell
+import ell.evaluation
 from pydantic import BaseModel, Field
 
 ell.init(store=".", autocommit={autocommit})
@@ -70,9 +74,23 @@ def review(movie: str):
     return f"Review {{movie}}."
 
 
+def uses_the_name(datapoint, output):
+    return float(datapoint["expected_output"] in output)
+
+
+greeting = ell.evaluation.Evaluation(
+    name="greets_by_name",
+    dataset=[{{"input": {{"name": n}}, "expected_output": n}} for n in ["Ada", "Grace", "Linus", "Margaret"]],
+    metrics={{"uses_the_name": uses_the_name}},
+)
+
+
 if __name__ == "__main__":
     for name in ["Ada", "Grace", "Linus"]:
         print(hello(name))
+    if {evaluate}:
+        run = greeting.run(hello)
+        print("greets_by_name:", run.results.metrics["uses_the_name"].mean())
     critique = poem("the sea")
     print(critique)
     history = [ell.user("Weather in Paris?")]
@@ -82,10 +100,13 @@ if __name__ == "__main__":
     print(review("Metropolis").parsed)
 '''
 
+# The last two stages evaluate hello: the shouting helper of the third makes its score drop, so the
+# evaluation pages have a story to tell (which version is better, and why).
 STAGES = [
-    dict(style="haiku", shout="", temperature=0.7, hello_doc="You are a helpful assistant."),
-    dict(style="haiku", shout="", temperature=0.2, hello_doc="You are a warm, concise assistant."),
-    dict(style="limerick", shout=".upper()", temperature=0.2, hello_doc="You are a warm, concise assistant."),
+    dict(style="haiku", shout="", temperature=0.7, hello_doc="You are a helpful assistant.", evaluate=False),
+    dict(style="haiku", shout="", temperature=0.2, hello_doc="You are a warm, concise assistant.", evaluate=True),
+    dict(style="limerick", shout=".upper()", temperature=0.2, hello_doc="You are a warm, concise assistant.",
+         evaluate=True),
 ]
 
 
@@ -111,15 +132,45 @@ def build(target: Path, server_env: dict[str, str], autocommit: bool = False, ou
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 def demo(directory: Path | None, no_serve: bool, host: str, port: int) -> None:
-    """Build a demo prompt history offline (no API key) in DIRECTORY, then browse it."""
-    from ell.testing import serve
+    """Build a demo prompt history offline (no API key) in DIRECTORY, then browse it.
 
+    Without DIRECTORY the history is built in a temporary folder, removed when the server stops."""
+    if directory is not None and directory.exists() and any(directory.iterdir()):
+        raise click.ClickException(f"{directory} is not empty: give a new or empty directory")
+    if not no_serve:
+        port = _port_to_serve(host, port)  # before building: a taken port is known in a millisecond
+    # Without DIRECTORY the history lives in a temporary folder, removed when the server stops.
+    temporary = directory is None and not no_serve
     target = directory or Path(tempfile.mkdtemp(prefix="ell-demo-"))
-    if target.exists() and any(target.iterdir()):
-        raise click.ClickException(f"{target} is not empty: give a new or empty directory")
     target.mkdir(parents=True, exist_ok=True)
     target = target.resolve()
-    click.echo(f"building a demo prompt history in {target} (offline, local model server)")
+    try:
+        _build_and_serve(target, no_serve, host, port, temporary)
+    finally:
+        if temporary:
+            shutil.rmtree(target, ignore_errors=True)
+
+
+def _port_to_serve(host: str, port: int) -> int:
+    """`port` if it can be bound on `host`, else a free one (said on the terminal)."""
+    try:
+        with socket.create_server((host, port)):
+            return port
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    with socket.create_server((host, 0)) as probe:
+        free = int(probe.getsockname()[1])
+    click.echo(f"port {port} is taken: serving on port {free} instead (or choose one with --port)")
+    return free
+
+
+def _build_and_serve(target: Path, no_serve: bool, host: str, port: int, temporary: bool) -> None:
+    from ell.testing import serve
+
+    where = f"{target} (temporary: removed when you stop the server; give a DIRECTORY to keep it)" if temporary \
+        else str(target)
+    click.echo(f"building a demo prompt history in {where} (offline, local model server)")
     with serve() as server:
         build(target, server.env(), out=click.echo)
 
@@ -129,7 +180,8 @@ def demo(directory: Path | None, no_serve: bool, host: str, port: int) -> None:
         lmps = reader.lmps()
         versions = sum(l.versions for l in lmps)
         calls = sum(l.invocation_count for l in lmps)
-    click.echo(f"done: {len(lmps)} LMPs, {versions} versions, {calls} invocations")
+        runs = sum(e.runs for e in reader.evaluations())
+    click.echo(f"done: {len(lmps)} LMPs, {versions} versions, {calls} invocations, {runs} evaluation runs")
     click.echo(f"try:  ell log --repo {target}   ·   git -C {target} log --oneline --glob='refs/ell/lmp/*'")
     if no_serve:
         return

@@ -111,18 +111,20 @@ def _params(params: dict[str, Any]) -> str:
               show_default=True, help="openai-jsonl: chat fine-tuning examples; jsonl: prompt, completion, feedback.")
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True),
               help="File to write (default: standard output).")
+@click.option("--cost", "with_cost", is_flag=True, help="Add each call's usage and cost_usd (null: unpriced model).")
 @repo_option
 @friendly_errors
-def export(lmp: str, version: Optional[str], min_score: Optional[float], fmt: str, output: str, repo: str) -> None:
+def export(lmp: str, version: Optional[str], min_score: Optional[float], fmt: str, output: str, repo: str,
+           with_cost: bool = False) -> None:
     """Write LMP's invocations (messages + completion) as a fine-tuning or preference dataset."""
     from ell_git.export import export as write
 
     with open_reader(repo) as reader:
         if output == "-":
-            n = write(reader, lmp, sys.stdout, version=version, min_score=min_score, fmt=fmt)
+            n = write(reader, lmp, sys.stdout, version=version, min_score=min_score, fmt=fmt, cost=with_cost)
         else:
             with open(output, "w", encoding="utf-8") as f:
-                n = write(reader, lmp, f, version=version, min_score=min_score, fmt=fmt)
+                n = write(reader, lmp, f, version=version, min_score=min_score, fmt=fmt, cost=with_cost)
     click.echo(f"wrote {n} example{'s' * (n != 1)} ({fmt}) to {'stdout' if output == '-' else output}", err=True)
 
 

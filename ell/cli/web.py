@@ -24,7 +24,11 @@ def _host(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME",
               help="Also answer requests addressed to NAME (repeatable); by default only localhost, 127.0.0.1, "
                    "[::1] and the --host address are answered.")
-def web(path: str, host: str, port: int, open_browser: bool, feedback: bool, allowed_hosts: tuple[str, ...]) -> None:
+@click.option("--trace-url", "trace_url", envvar="ELL_TRACE_URL", metavar="TEMPLATE",
+              help="Link invocations to your tracing UI (ell.init(otel=True)): {trace_id} and {span_id} are filled "
+                   "in, e.g. 'http://localhost:16686/trace/{trace_id}' (Jaeger).")
+def web(path: str, host: str, port: int, open_browser: bool, feedback: bool, allowed_hosts: tuple[str, ...],
+        trace_url: str | None = None) -> None:
     """Browse the prompt history of the repository at PATH (read-only unless --feedback)."""
     import pygit2
 
@@ -33,8 +37,9 @@ def web(path: str, host: str, port: int, open_browser: bool, feedback: bool, all
     if pygit2.discover_repository(path) is None:
         raise click.ClickException(f"not a git repository (or any parent): {path}")
     try:
-        serve(path, host=host, port=port, open_browser=open_browser, feedback=feedback, allowed_hosts=allowed_hosts)
-    except ValueError as exc:  # --feedback on a non-loopback address
+        serve(path, host=host, port=port, open_browser=open_browser, feedback=feedback, allowed_hosts=allowed_hosts,
+              trace_url=trace_url)
+    except ValueError as exc:  # --feedback on a non-loopback address, a bad --trace-url
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

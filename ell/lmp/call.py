@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Iterator, Optional
 
+from .. import otel, recording
 from ..configurator import config
 from ..providers import ProviderCall, ProviderResult, resolve_client
 from ..store import InvocationRecord, cache_key
@@ -68,7 +69,7 @@ class Call:
     """State of one invocation; methods are the steps shared by every calling style."""
 
     __slots__ = ("wrapper", "spec", "args", "kwargs", "call_params", "client", "id", "version", "parent",
-                 "token", "started_at", "t0", "messages", "model", "params")
+                 "token", "started_at", "t0", "messages", "model", "params", "span", "kept")
 
     def __init__(self, wrapper: Any, spec: LMPSpec, args: tuple, kwargs: dict, call_params: Optional[dict],
                  client: Any) -> None:
@@ -79,6 +80,7 @@ class Call:
         self.messages: list[Message] = []
         self.model: Optional[str] = None
         self.params: dict[str, Any] = {}
+        self.span: Any = None  # ell.otel's span of this call, with otel on
 
     # -- steps --------------------------------------------------------------------------
     def begin(self) -> None:
@@ -89,6 +91,9 @@ class Call:
                 tracking.warn_once("version", f"versioning {self.wrapper.__qualname__} failed: {exc}")
         self.parent = tracking.current_invocation.get()
         self.token = tracking.current_invocation.set(self.id)
+        self.kept = recording.begin(self.parent)
+        if otel.active:
+            self.span = otel.begin_chat(self)
         if config.verbose:
             verbose.started(self)
         self.started_at = time.time()
@@ -96,6 +101,14 @@ class Call:
 
     def end_context(self) -> None:
         tracking.current_invocation.reset(self.token)
+        if self.span is not None:
+            self.span.detach()
+
+    def took(self, res: ProviderResult) -> None:
+        """What the provider answered besides messages: parameters sent, response id and model."""
+        self.params = res.api_params
+        if self.span is not None:
+            self.span.meta = res.metadata
 
     def prepare(self, prompt: Any, asynchronous: bool) -> tuple[ProviderCall, Any]:
         fn = self.wrapper.__wrapped__
@@ -108,6 +121,8 @@ class Call:
         if config.verbose:
             verbose.prompted(self)  # before the model answers, as ell-ai does
         client, provider = resolve_client(self.model, self.client or self.spec.client, asynchronous)
+        if self.span is not None:
+            self.span.client = client
         return ProviderCall(self.model, self.messages, client, params, self.spec.tools, self.id), provider
 
     def frozen_result(self) -> Optional[list[Message]]:
@@ -158,9 +173,17 @@ class Call:
     def finish(self, outputs: list[Any], usage: Optional[dict] = None, error: Optional[BaseException] = None,
                cached: bool = False) -> None:
         latency_ms = (time.perf_counter() - self.t0) * 1000.0
+        ids = None
+        if self.span is not None:
+            try:
+                ids = self.span.end(self, outputs, usage, error, cached)
+            except Exception as exc:  # tracing never fails a call
+                tracking.warn_once("otel-end", f"could not end a span: {exc}")
         if config.verbose:
             verbose.finished(self, outputs, usage, error, latency_ms, cached)
         if self.spec.exempt_from_tracking or config.store is None or self.version is None:
+            return
+        if not recording.keeps(self.kept, error):
             return
         try:
             tracking.record(
@@ -181,6 +204,9 @@ class Call:
                     bound_globals=tracking.snapshot(self.wrapper),
                     error=None if error is None else tracking.error_text(error),
                     cached=cached,
+                    trace_id=format(ids[0], "032x") if ids else None,
+                    span_id=format(ids[1], "016x") if ids else None,
+                    recording=recording.label(),
                 )
             )
         except Exception as exc:
@@ -200,7 +226,7 @@ class Call:
                 deltas, result = provider.stream(call)
                 return TextStream(self, deltas, result)
             res: ProviderResult = provider.call(call)
-            self.params = res.api_params
+            self.took(res)
         except BaseException as exc:
             self.finish([], error=exc)
             raise
@@ -224,7 +250,7 @@ class Call:
                 deltas, result = provider.astream(call)
                 return AsyncTextStream(self, deltas, result)
             res: ProviderResult = await provider.acall(call)
-            self.params = res.api_params
+            self.took(res)
         except BaseException as exc:
             self.finish([], error=exc)
             raise
@@ -258,7 +284,7 @@ class _StreamBase:
             except BaseException as exc:
                 self._call.finish([], error=exc)
                 raise
-            self._call.params = res.api_params
+            self._call.took(res)
             self._call.finish(res.messages, res.usage)
             self.value = self._call.shape(res.messages)
         else:

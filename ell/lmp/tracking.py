@@ -18,6 +18,7 @@ import warnings
 from contextvars import ContextVar
 from typing import Any, Callable, Optional
 
+from .. import otel, recording
 from ..configurator import config
 from ..store import InvocationRecord, VersionRecord
 
@@ -182,12 +183,22 @@ class PlainCall:
                 warn_once("version", f"versioning {self.wrapper.__qualname__} failed: {exc}")
         self.parent = current_invocation.get()
         self.token = current_invocation.set(self.id)
+        self.kept = recording.begin(self.parent)
+        # Tools are `execute_tool` spans; other tracked functions make none (their calls still nest).
+        self.span = otel.begin_tool(self) if otel.active and getattr(self.wrapper, "__ell_kind__", None) == "tool" else None
         self.started, self.t0 = time.time(), time.perf_counter()
         return self
 
     def __exit__(self, exc_type: Any, error: Optional[BaseException], tb: Any) -> None:
         current_invocation.reset(self.token)
-        if self.version is None or config.store is None:
+        ids = None
+        if self.span is not None:
+            self.span.detach()
+            try:
+                ids = self.span.end(self.result, error)
+            except Exception as exc:  # tracing never fails a call
+                warn_once("otel-end", f"could not end a span: {exc}")
+        if self.version is None or config.store is None or not recording.keeps(self.kept, error):
             return
         from ..types.lstr import origin_ids
 
@@ -200,6 +211,8 @@ class PlainCall:
                 origin_ids=tuple(sorted(origin_ids((*self.args, *self.kwargs.values(), *self.extra_origins)))),
                 bound_globals=snapshot(self.wrapper),
                 error=None if error is None else error_text(error),
+                trace_id=format(ids[0], "032x") if ids else None, span_id=format(ids[1], "016x") if ids else None,
+                recording=recording.label(),
             ))
         except Exception as exc:
             warn_once("invocation", f"could not record a call of {self.version.name}: {exc}")

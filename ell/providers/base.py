@@ -33,7 +33,7 @@ class ProviderCall:
 @dataclass
 class ProviderResult:
     messages: list[Message]  # one per choice
-    usage: dict[str, int]
+    usage: dict[str, Any]  # token counts and their details, as reported
     api_params: dict[str, Any]  # the parameters actually sent (without messages)
     metadata: dict[str, Any] = field(default_factory=dict)
 

@@ -87,14 +87,45 @@ def _request(call: ProviderCall) -> tuple[dict[str, Any], bool]:
     return params, _is_model_class(params.get("response_format"))
 
 
-def _usage(usage: Any) -> dict[str, int]:
+def _usage(usage: Any) -> dict[str, Any]:
+    """The usage object as the provider reported it (cost is computed from it when history is read):
+    token counts, the details (cached input, reasoning, audio tokens) and provider-specific counts
+    (e.g. DeepSeek's prompt_cache_hit_tokens). Zero details are left out (~170 bytes a call).
+    Attributes are read directly: `model_dump` would cost the caller ~10 µs a call."""
     if usage is None:
         return {}
-    return {
+    out: dict[str, Any] = {
         "prompt_tokens": usage.prompt_tokens or 0,
         "completion_tokens": usage.completion_tokens or 0,
         "total_tokens": usage.total_tokens or 0,
     }
+    for key in ("prompt_tokens_details", "completion_tokens_details"):
+        details = _counts(getattr(usage, key, None))
+        if details:
+            out[key] = details
+    extra = getattr(usage, "__pydantic_extra__", None)  # fields the SDK does not declare
+    if extra:
+        for key, value in extra.items():
+            if type(value) is int and value:
+                out[key] = value
+            elif isinstance(value, dict) and (counts := _counts(value)):
+                out[key] = counts
+    return out
+
+
+def _counts(details: Any) -> dict[str, int]:
+    """The non-zero integer counts of a details object (a pydantic model or a dict)."""
+    if details is None:
+        return {}
+    items = details if isinstance(details, dict) else details.__dict__
+    out = {}
+    for k, v in items.items():  # a loop, not a comprehension: this runs on the caller's thread
+        if v and type(v) is int:
+            out[k] = v
+    extra = None if isinstance(details, dict) else getattr(details, "__pydantic_extra__", None)
+    if extra:
+        out.update((k, v) for k, v in extra.items() if v and type(v) is int)
+    return out
 
 
 def _tool_call(call: ProviderCall, name: str, call_id: str, arguments: str) -> ToolCall:
@@ -135,7 +166,10 @@ def _message_from_choice(call: ProviderCall, message: Any) -> Message:
 
 def _result(call: ProviderCall, params: dict[str, Any], completion: Any) -> ProviderResult:
     messages = [_message_from_choice(call, c.message) for c in completion.choices]
-    return ProviderResult(messages, _usage(completion.usage), _sent(call, params))
+    # Response id, model and finish reasons: what an OpenTelemetry span reports (ell.otel).
+    meta = {"id": completion.id, "model": completion.model,
+            "finish_reasons": [c.finish_reason for c in completion.choices]}
+    return ProviderResult(messages, _usage(completion.usage), _sent(call, params), meta)
 
 
 def _sent(call: ProviderCall, params: dict[str, Any]) -> dict[str, Any]:
@@ -152,15 +186,20 @@ class _StreamAssembler:
         self.call, self.params = call, params
         self.text: dict[int, list[str]] = defaultdict(list)
         self.tools: dict[int, dict[int, dict[str, str]]] = defaultdict(dict)
-        self.usage: dict[str, int] = {}
+        self.usage: dict[str, Any] = {}
         self.refusal: list[str] = []
+        self.meta: dict[str, Any] = {"finish_reasons": []}
 
     def feed(self, chunk: Any) -> Optional[str]:
         """Absorb one chunk; return the text delta of choice 0, if any."""
         if chunk.usage is not None:
             self.usage = _usage(chunk.usage)
+        if "id" not in self.meta:
+            self.meta["id"], self.meta["model"] = getattr(chunk, "id", None), getattr(chunk, "model", None)
         delta_text = None
         for choice in chunk.choices:
+            if choice.finish_reason:
+                self.meta["finish_reasons"].append(choice.finish_reason)
             d = choice.delta
             if d.content:
                 self.text[choice.index].append(d.content)
@@ -190,7 +229,7 @@ class _StreamAssembler:
                 blocks = blocks[1:]
             messages.append(Message(role="assistant", content=blocks))
         sent = {k: v for k, v in self.params.items() if k not in ("messages", "model")}  # with stream options
-        return ProviderResult(messages, self.usage, sent)
+        return ProviderResult(messages, self.usage, sent, self.meta)
 
 
 def _stream_params(params: dict[str, Any]) -> dict[str, Any]:

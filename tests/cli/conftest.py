@@ -28,6 +28,12 @@ def define(tmp_path: Path, name: str, source: str) -> dict:
 
 
 @pytest.fixture
+def define_module():
+    """`define` for tests (a conftest is not importable by name when the whole suite runs)."""
+    return define
+
+
+@pytest.fixture
 def history_repo(tmp_path, model_server):
     """Two versions of `story.write`, a nested helper LMP, four invocations."""
     repo = tmp_path / "repo"

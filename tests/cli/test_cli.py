@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -34,14 +35,24 @@ def test_version_and_help():
 
 def test_log_snapshot(history_repo):
     r = run("log", "story.write", "--repo", str(history_repo))
-    assert r.exit_code == 0
+    assert r.exit_code == 0  # columns aligned; $0.SHA: the cost (digits)
     assert normalise(r.output).splitlines() == [
-        "v2 lmp-ID  DATE  Update story.write: system prompt edited; temperature 0.7 → 0.2  code none",
-        "v1 lmp-ID  DATE  Add story.write (first version)  code none",
+        "v2  lmp-ID  DATE  $0.SHA  Update story.write: system prompt edited; temperature 0.7 → 0.2  code none",
+        "v1  lmp-ID  DATE  $0.SHA  Add story.write (first version)                                  code none",
     ]
     r = run("log", "--repo", str(history_repo), "--json")
     (lmp,) = json.loads(r.output)
     assert lmp["name"] == "story.write" and lmp["vn"] == 2 and lmp["invocation_count"] == 4
+
+
+def test_repo_before_the_command(history_repo, tmp_path):
+    after = run("log", "--repo", str(history_repo), "--json")
+    before = run("--repo", str(history_repo), "log", "--json")
+    assert before.exit_code == 0 and json.loads(before.output) == json.loads(after.output)
+    # A --repo after the command wins over one before it.
+    assert run("--repo", str(tmp_path), "log", "--repo", str(history_repo), "--json").output == after.output
+    wrong = run("--repo", str(tmp_path), "log")
+    assert wrong.exit_code != 0 and str(tmp_path) in wrong.output
 
 
 def test_show_snapshot(history_repo):
@@ -114,12 +125,43 @@ def test_demo_builds_offline(tmp_path, monkeypatch):
     done = subprocess.run([sys.executable, "-m", "ell.cli", "demo", str(target), "--no-serve"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert re.search(r"done: 6 LMPs, 9 versions, 27 invocations", done.stdout)
+    # hello is evaluated at v2 and v3 (the shouting helper makes v3 worse): the evaluation pages have a story.
+    assert re.search(r"done: 6 LMPs, 9 versions, 35 invocations, 2 evaluation runs", done.stdout)
     log = subprocess.run(["git", "-C", str(target), "log", "--oneline", "--glob=refs/ell/lmp/*"],
                          capture_output=True, text=True, check=True).stdout
     assert "Update prompts.hello: system prompt edited; temperature 0.7 → 0.2" in log
     r = CliRunner().invoke(cli, ["demo", str(target), "--no-serve"])
     assert r.exit_code == 1 and "not empty" in r.output
+
+
+def test_demo_serves_on_a_free_port_and_leaves_no_folder(tmp_path, monkeypatch):
+    import signal
+    import socket
+    import urllib.request
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    (tmp_path / "tmp").mkdir()
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        proc = subprocess.Popen([sys.executable, "-m", "ell.cli", "demo", "--port", str(port)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "TMPDIR": str(tmp_path / "tmp")})
+        try:
+            first = proc.stdout.readline()  # said before the 10-20 s of building
+            assert f"port {port} is taken: serving on port" in first, first + proc.stderr.read()
+            free = int(re.search(r"serving on port (\d+)", first).group(1))
+            lines = []
+            while not (line := proc.stdout.readline()).startswith("ell web: serving"):
+                assert line, "".join(lines) + proc.stderr.read()
+                lines.append(line)
+            assert f"http://127.0.0.1:{free}/" in line and "temporary" in "".join(lines)
+            with urllib.request.urlopen(f"http://127.0.0.1:{free}/", timeout=30) as page:
+                assert b"prompts.hello" in page.read()
+            assert [p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith("ell-demo-")]
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+    assert not [p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith("ell-demo-")]
 
 
 def test_every_command_has_help_and_is_in_the_readme():
@@ -162,3 +204,48 @@ def test_doctor_checks_in_depth_and_repairs(history_repo):
     assert ref.read_text() == good or subprocess.run(["git", "-C", str(history_repo), "rev-parse", f"refs/ell/inv/{ref.name}"],
                                                      capture_output=True, text=True).stdout == good
     assert run("doctor", "--repo", str(history_repo)).exit_code == 0
+
+
+def test_log_aligns_and_says_what_runs_after_a_revert(tmp_path, model_server, define_module):
+    """After v2, the code goes back to v1 (no commit: the version exists): `ell log` says v1 runs now;
+    `ell invocations` has a vN column and a failed call shows its error, not '[]'."""
+    from ell.testing import Reply
+
+    define = define_module
+    repo = tmp_path / "repo"
+    ell.init(store=repo, default_client=model_server.client(max_retries=0), autocommit=False)
+    (tmp_path / "src").mkdir()
+    src = '''
+        import ell
+
+        @ell.simple(model="gpt-4o-mini", temperature={t})
+        def write(topic: str):
+            """You are a writer."""
+            return f"Write about {{topic}}."
+    '''
+    try:
+        for t in (0.7, 0.2, 0.7):  # v1, v2, then back to v1
+            define(tmp_path / "src", "story", src.format(t=t))["write"]("cats")
+        model_server.queue(Reply(error=500, error_message="the model is down"))
+        try:
+            define(tmp_path / "src", "story", src.format(t=0.7))["write"]("dogs")
+        except Exception:
+            pass
+        ell.get_store().flush()
+    finally:
+        ell.set_store(None)
+    out = run("log", "--repo", str(repo)).output
+    assert re.search(r"story\.write\s+v2 .* running v1 since ", out), out
+    lines = run("log", "story.write", "--repo", str(repo)).output.splitlines()
+    assert lines[0].startswith("→ back to v1 since ") and "not v2" in lines[0]
+    assert "running now" in lines[2] and lines[2].startswith("v1") and "running now" not in lines[1]
+    assert lines[1].index("Update") == lines[2].index("Add")  # columns line up
+    data = json.loads(run("log", "story.write", "--repo", str(repo), "--json").output)
+    assert [v["running_since"] is not None for v in data] == [False, True]
+    calls = run("invocations", "--repo", str(repo)).output.splitlines()[:-1]
+    assert [re.search(r" (v\d) ", c).group(1) for c in calls] == ["v1", "v1", "v2", "v1"]
+    assert "error" in calls[0] and "the model is down" in calls[0] and "'[]'" not in calls[0]
+    assert len({c.index(" v") for c in calls}) == 1  # the vN column lines up
+    # `ell diff LMP` alone: what the latest version changed (v1 → v2).
+    assert normalise(run("diff", "story.write", "--repo", str(repo)).output).splitlines()[0] == \
+        "story.write: v1 → v2  (+1 -1)"

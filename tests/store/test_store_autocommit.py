@@ -27,11 +27,12 @@ HELPER2 = "# mod.fmt\ndef fmt(x):\n    return x.strip().title()\n\n"
 @pytest.mark.parametrize(
     "old_kw, new_kw, subject, bullets",
     [
-        ({}, {"doc": "You are curt."}, "Update mod.hello: system prompt edited",
+        ({}, {"doc": "You are curt."}, "Update mod.hello: system prompt 'You are nice.' → 'You are curt.'",
          ["system prompt 'You are nice.' → 'You are curt.'"]),
         ({"doc": "A long system prompt that goes on and on about many things."},
          {"doc": "A long system prompt that goes on and on about other things."},
-         "Update mod.hello: system prompt edited", ["system prompt edited"]),
+         'Update mod.hello: system prompt: "…many…" → "…other…"',
+         ['system prompt: "…about many things." → "…about other things."']),
         ({}, {"body": "return f'hello there {n}'"}, "Update mod.hello: user prompt edited", ["user prompt edited"]),
         ({}, {"model": "gpt-4o"}, "Update mod.hello: model gpt-4o-mini → gpt-4o", ["model gpt-4o-mini → gpt-4o"]),
         ({}, {"params": {"temperature": 0.2}}, "Update mod.hello: temperature 0.7 → 0.2", ["temperature 0.7 → 0.2"]),
@@ -41,7 +42,7 @@ HELPER2 = "# mod.fmt\ndef fmt(x):\n    return x.strip().title()\n\n"
         ({}, {"helpers": HELPER}, "Update mod.hello: helper fmt added", ["helper fmt added"]),
         ({"helpers": HELPER}, {"helpers": HELPER2}, "Update mod.hello: helper fmt changed", ["helper fmt changed"]),
         ({"helpers": HELPER}, {}, "Update mod.hello: helper fmt removed", ["helper fmt removed"]),
-        ({"helpers": "TONE = 'warm'\n\n"}, {"helpers": "TONE = 'cold'\n\n"}, "Update mod.hello: global TONE edited",
+        ({"helpers": "TONE = 'warm'\n\n"}, {"helpers": "TONE = 'cold'\n\n"}, "Update mod.hello: global TONE 'warm' → 'cold'",
          ["global TONE 'warm' → 'cold'"]),
         ({}, {"uses": {"mod.shout": "lmp-1"}}, "Update mod.hello: now uses mod.shout", ["now uses mod.shout"]),
         ({"uses": {"mod.shout": "lmp-1"}}, {"uses": {"mod.shout": "lmp-2"}}, "Update mod.hello: mod.shout changed",
@@ -104,14 +105,15 @@ def test_slow_or_failing_model_falls_back_to_the_diff(user_repo, model_server):
         s.record_version(make_version(doc="Broken."))
         assert s.flush(timeout=30)
     msg = _commit_message(user_repo)
-    assert msg.startswith("Update mod.hello: system prompt edited\n") and "Ell-Message: deterministic" in msg
+    assert msg.startswith("Update mod.hello: system prompt 'You are nice.' → 'Broken.'\n")
+    assert "Ell-Message: deterministic" in msg
     assert any("commit message" in str(w.message) for w in caught)
     model_server.queue(Reply(text="too late", delay=5))
     t0 = time.monotonic()
     s.record_version(make_version(doc="Slow."))
     assert s.flush(timeout=30)
     assert time.monotonic() - t0 < 4  # the commit did not wait for the model
-    assert _commit_message(user_repo).startswith("Update mod.hello: system prompt edited\n")
+    assert _commit_message(user_repo).startswith("Update mod.hello: system prompt 'Broken.' → 'Slow.'\n")
     s.close()
     assert len(git(user_repo, "rev-list", "refs/ell/lmp/mod.hello").split()) == 3
 

@@ -172,3 +172,28 @@ def test_cache_file_can_be_deleted_and_readers_share_it(filled):
             pass
     with Reader(repo) as a, Reader(repo) as b:
         assert a.invocations().total == b.invocations().total == n
+
+
+def test_running_names_an_older_version_called_after_the_newest_one(user_repo: Path) -> None:
+    """A revert (the code went back to v1: same version id, so no commit) shows as v1 running now."""
+    import time
+
+    s = GitStore(user_repo, autocommit=False, flush_interval=0.01)
+    v1, v2 = make_version(), make_version(doc="You are terse.")
+    s.record_version(v1)
+    s.flush(timeout=30)
+    s.record_invocation(make_inv(v1, 0, started_at=time.time() - 60))
+    s.record_version(v2)
+    s.flush(timeout=30)
+    s.record_invocation(make_inv(v2, 1, started_at=time.time() - 30))
+    s.flush(timeout=30)
+    with Reader(user_repo) as r:
+        assert r.running() == {}  # the newest call ran the newest version
+    back = time.time() + 1
+    for i in range(2, 5):
+        s.record_invocation(make_inv(v1, i, started_at=back + i))
+    s.close()
+    with Reader(user_repo) as r:
+        now = r.running()["mod.hello"]
+        assert (now.version_id, now.vn, now.since, now.last_used) == (v1.version_id, 1, back + 2, back + 4)
+        assert r.lmps()[0].latest_version == v2.version_id  # the newest version is still v2

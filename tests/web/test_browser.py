@@ -64,11 +64,27 @@ def test_new_invocation_and_version_appear_live(page: Any, live_server: Any, fac
     assert page.locator("#invocation-table tbody tr").count() == rows_before + 1
     assert page.locator("#invocation-table tbody tr").first.inner_text().find("Zelda Live") >= 0
 
+    # A new invocation leaves the version regions alone (204): the source node is the same one.
+    page.evaluate("() => { window.__source = document.querySelector('#version-main section.source') }")
+    add_invocation(live_server.repo, model_server_session, facts["src"], "Xena Same")
+    page.locator("#invocation-table tbody tr", has_text="Xena Same").wait_for(timeout=15_000)
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.__source === document.querySelector('#version-main section.source')")
+
+    pinned = page.context.new_page()  # a page pinned to the newest version learns it is no longer the latest
+    open_page(pinned, f"{live_server.url}/lmp/{greet}?v=v{len(GREET_DOCS)}")
     add_invocation(live_server.repo, model_server_session, facts["src"], "Yara New", doc="You greet in haiku.")
-    page.locator("#history tbody tr", has_text=f"v{len(GREET_DOCS) + 1}").wait_for(timeout=15_000)
+    new = f"v{len(GREET_DOCS) + 1}"
+    page.locator("#history tbody tr", has_text=new).wait_for(timeout=15_000)
     page.locator("#invocation-table tbody tr", has_text="Yara New").wait_for(timeout=15_000)
+    # The whole page agrees: header, source and history all show the new version.
+    page.locator("#version-head .badge", has_text=new).wait_for(timeout=15_000)
+    page.locator("#version-main section.source", has_text="You greet in haiku.").wait_for(timeout=15_000)
+    assert page.locator("#version-head .badge.ok", has_text="latest").count() == 1
+    pinned.locator("#version-head .badge.warn", has_text="not latest").wait_for(timeout=15_000)
     assert page.evaluate("() => window.__noReload") is True  # swapped in place, never reloaded
     assert not page.errors
+    pinned.close()
 
 
 def test_keyboard_navigation(page: Any, live_server: Any) -> None:
@@ -129,3 +145,49 @@ def test_dark_theme_follows_the_os(browser: Any, live_server: Any) -> None:
         colours[scheme] = pg.evaluate("() => getComputedStyle(document.body).backgroundColor")
         ctx.close()
     assert colours["light"] == "rgb(255, 255, 255)" and colours["dark"] != colours["light"]
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_no_page_scrolls_sideways_on_a_phone(browser: Any, live_server: Any, facts: dict[str, Any]) -> None:
+    ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        pg = ctx.new_page()
+        greet = facts["names"]["greet"]
+        open_page(pg, f"{live_server.url}/invocations")
+        inv = pg.locator("#invocation-table tbody tr").first.get_attribute("data-id")
+        pages = ["/", f"/lmp/{greet}", f"/lmp/{greet}/diff?a=v1&b=v3", f"/lmp/{greet}/diff?a=v1&b=v3&view=split",
+                 "/invocations", f"/invocation/{inv}", "/evals"]
+        widths = {}
+        for path in pages:
+            open_page(pg, live_server.url + path)
+            widths[path] = pg.evaluate("() => document.documentElement.scrollWidth")
+            # The header's links stay on one line: their tops are all the same.
+            tops = pg.evaluate("() => [...document.querySelectorAll('header.top nav a')]"
+                               ".map(a => Math.round(a.getBoundingClientRect().top))")
+            widths[path] = (widths[path], len(set(tops)))
+        assert all(w <= PHONE["width"] and lines == 1 for w, lines in widths.values()), widths
+    finally:
+        ctx.close()
+
+
+def test_trace_graph_opens_on_click_and_fits_a_phone(browser: Any, live_server: Any, facts: dict[str, Any]) -> None:
+    for viewport in ({"width": 1280, "height": 900}, PHONE):
+        ctx = browser.new_context(viewport=viewport)
+        try:
+            pg = ctx.new_page()
+            open_page(pg, f"{live_server.url}/invocations?lmp={facts['names']['story']}")
+            story = pg.locator("#invocation-table tbody tr").first.get_attribute("data-id")
+            open_page(pg, f"{live_server.url}/invocation/{story}")
+            graph = pg.locator("#trace-graph svg")
+            assert not graph.is_visible()  # collapsed by default
+            pg.locator("#trace-graph > summary").click()
+            assert graph.is_visible() and pg.locator("#trace-graph a.node").count() == 2
+            assert pg.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+            pg.locator("#trace-graph a.node").nth(1).click()  # a box opens its invocation
+            pg.wait_for_url(re.compile(r"/invocation/inv-"))
+            assert pg.url.rstrip("/") != f"{live_server.url}/invocation/{story}"
+            assert pg.locator("#trace li.current").count() == 1
+        finally:
+            ctx.close()

@@ -10,6 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from web_repo import GREET_DOCS, XSS
+from webui.format import short_id
 
 
 def soup(resp: Any) -> BeautifulSoup:
@@ -47,8 +48,10 @@ def test_home_json_lists_every_lmp_with_latest_version_and_usage(client: Any, fa
     assert client.get("/index.json").get_json() == data
 
 
-def test_home_html_has_a_row_and_a_graph_node_per_lmp(client: Any, facts: dict[str, Any]) -> None:
+def test_home_html_has_a_row_and_a_graph_node_per_lmp(client: Any, facts: dict[str, Any], repo: Any) -> None:
     page = soup(client.get("/"))
+    header = page.select_one("header .repo")  # the repository's name; its path on hover
+    assert header.get_text(strip=True) == repo.resolve().name and header["title"] == str(repo.resolve())
     lmps = get_json(client, "/.json")["lmps"]
     rows = page.select("#lmp-table tbody tr")
     assert [r.select_one("td.name a").get_text(strip=True) for r in rows] == [l["name"] for l in lmps]
@@ -135,6 +138,13 @@ def test_invocation_filters(client: Any, facts: dict[str, Any]) -> None:
     assert few == 0
     # Malformed numbers are ignored rather than an error.
     assert get_json(client, f"/lmp/{name}.json?min_latency=abc")["invocations"]["total"] == everything["total"]
+    # Numbers beyond any count are clamped, not a 500: "at most 1e400 tokens" is "at most 1e9", "at least
+    # 1e30" nothing, and a 25-digit page is past the end.
+    for url in (f"/lmp/{name}.json?", "/invocations.json?"):
+        bounded = get_json(client, url + "max_tokens=1000000000")["invocations"]["total"]
+        assert bounded > 0 and get_json(client, url + "max_tokens=1e400")["invocations"]["total"] == bounded
+        assert get_json(client, url + "min_tokens=1e30&max_latency=1e400")["invocations"]["total"] == 0
+        assert get_json(client, url + "page=" + "9" * 25)["invocations"]["items"] == []
     page = soup(client.get(f"/lmp/{name}?q=Grace"))
     assert len(page.select("#invocation-table tbody tr")) == grace["total"]
     assert page.select_one("#filters input[name=q]")["value"] == "Grace"
@@ -151,6 +161,11 @@ def test_all_invocations_search_and_pages(client: Any, facts: dict[str, Any]) ->
     some = data["invocations"]["items"][0]["id"]
     assert invocation_ids(client, q=some) == invocation_ids(client, q=some[4:]) == [some]
     assert some in invocation_ids(client, q=some[4:12])
+    # The short id the pages show finds its invocation, and the ids of one process's calls differ.
+    items = data["invocations"]["items"]
+    shown = [short_id(i["id"]) for i in items]
+    assert len(set(shown)) == len(shown)
+    assert invocation_ids(client, q=shown[0]) == [items[0]["id"]]
     middle = some[6:14]
     assert all(middle in i["args_preview"] + i["output_preview"]
                for i in get_json(client, f"/invocations.json?q={middle}")["invocations"]["items"])
@@ -206,6 +221,17 @@ def test_diff_json_and_both_layouts(client: Any, facts: dict[str, Any]) -> None:
     # Default: previous → latest.
     default = get_json(client, f"/lmp/{name}/diff.json")["diff"]
     assert (default["a"]["vn"], default["b"]["vn"]) == (2, 3)
+    # Every "diff" link of the history (and "diff with previous") compares a version with the one before it.
+    links = [a["href"] for page in (f"/lmp/{name}", f"/lmp/{name}?v=v2") for a in soup(client.get(page)).select("a")
+             if a.get_text(strip=True) in ("diff", "diff with previous")]
+    assert len(links) >= 4
+    for href in links:
+        shown = get_json(client, href.replace("/diff?", "/diff.json?"))["diff"]
+        assert shown["a"]["vn"] == shown["b"]["vn"] - 1, href
+    v2 = get_json(client, f"/lmp/{name}/diff.json?b=v2")["diff"]
+    assert (v2["a"]["vn"], v2["b"]["vn"]) == (1, 2)
+    first = get_json(client, f"/lmp/{name}/diff.json?b=v1")["diff"]
+    assert (first["a"]["vn"], first["b"]["vn"]) == (1, 1)
 
 
 # -- one invocation -----------------------------------------------------------------------------
@@ -361,6 +387,7 @@ def test_server_errors_render_a_page_without_traceback(app: Any, monkeypatch: py
         raise RuntimeError("secret internal detail")
 
     monkeypatch.setattr(reader, "lmps", boom)
+    monkeypatch.setattr(reader, "lmp_page", boom)  # home reads one page of LMPs
     c = app.test_client()
     resp = c.get("/")
     assert resp.status_code == 500 and resp.mimetype == "text/html"

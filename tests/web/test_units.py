@@ -72,6 +72,10 @@ def test_formatting_filters() -> None:
     assert fmt.duration(850) == "850 ms" and fmt.duration(1240) == "1.24 s" and fmt.duration(None) == "–"
     assert fmt.tokens(950) == "950" and fmt.tokens(12_300) == "12.3k"
     assert fmt.short_id("inv-0123456789abcdef") == "01234567"
+    # A whole invocation id shows its process and its counter: calls of one process differ.
+    one, two = "inv-5509b9a9d4a2ada5000000000000001f", "inv-5509b9a9d4a2ada50000000000000020"
+    assert (fmt.short_id(one), fmt.short_id(two)) == ("5509-1f", "5509-20")
+    assert fmt.short_id("inv-5509b9a9d4a2ada50000000000000000") == "5509-0"
     assert fmt.short_name("pkg.mod.fn") == "fn"
     msg = {"role": "assistant", "content": [{"text": "hi"}, {"tool_call": {"name": "add", "arguments": {"a": 1}}}]}
     assert fmt.message_text(msg) == "hi add(a=1)"

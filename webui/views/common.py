@@ -90,7 +90,9 @@ def respond(template: str, data: Mapping[str, Any], *, partials: Mapping[str, st
 
 
 # -- filters in the query string --------------------------------------------------------
-_NUM_FILTERS = ("min_latency", "max_latency", "min_tokens", "max_tokens")
+_NUM_FILTERS = ("min_latency", "max_latency", "min_tokens", "max_tokens", "min_cost")  # min_cost: USD
+#: Larger numbers are clamped to this: it still fits SQLite's 64-bit integers.
+_HUGE = 2**62
 
 
 def invocation_filters(args: Mapping[str, str], *, lmp: str | None = None) -> dict[str, Any]:
@@ -111,12 +113,13 @@ def invocation_filters(args: Mapping[str, str], *, lmp: str | None = None) -> di
         except ValueError:
             val = None
         if val is not None and val == val and val >= 0:  # NaN and negatives mean nothing here
+            val = min(val, _HUGE)  # 1e400 is inf; beyond SQLite's integers means "more than any"
             out[key] = int(val) if key.endswith("tokens") else val
         else:
             out[key] = None
     page = _int(args.get("page"), 1)
     out["limit"] = PAGE_SIZE
-    out["offset"] = (max(page, 1) - 1) * PAGE_SIZE
+    out["offset"] = (min(max(page, 1), _HUGE // PAGE_SIZE) - 1) * PAGE_SIZE
     return out
 
 

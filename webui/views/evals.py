@@ -105,7 +105,37 @@ def run(run_id: str) -> ResponseReturnValue:
     check_run(run_id)
     d = data()
     payload = {"state": d.state_token(), **read(d.reader.eval_run, run_id, what=f"Run {run_id!r}")}
+    payload["cost"] = run_cost(d, payload.get("results") or ())
     return respond("eval_run.html", payload)
+
+
+def _ids(result: dict[str, Any] | None, labelers: bool) -> list[str]:
+    if not result:
+        return []
+    ids = [result.get("invocation_id")]
+    if labelers:
+        more = result.get("label_invocation_ids") or {}
+        ids += list(more.values()) if isinstance(more, dict) else list(more)
+    return [str(i) for i in ids if isinstance(i, str)]
+
+
+def run_cost(d: Any, results: Any) -> dict[str, Any] | None:
+    """What a run's calls cost: `lmp` (the evaluated LMP's calls) and `total` (with model-graded labelers)."""
+    results = list(results)
+    lmp = d.cost_of([i for r in results for i in _ids(r, False)])
+    if lmp is None:
+        return None
+    return {"lmp": lmp, "total": d.cost_of([i for r in results for i in _ids(r, True)])}
+
+
+def _per_point(cost: dict[str, Any] | None, summaries: dict[str, Any], names: Any) -> dict[str, float | None]:
+    """USD of the run's LMP calls per point of each labeler's mean score (None: unpriced or mean ≤ 0)."""
+    usd = ((cost or {}).get("lmp") or {}).get("cost_usd")
+    out: dict[str, float | None] = {}
+    for n in names:
+        mean = (summaries.get(n) or {}).get("mean")
+        out[n] = round(usd / mean, 12) if usd is not None and isinstance(mean, (int, float)) and mean > 0 else None
+    return out
 
 
 def comparison_of_request() -> dict[str, Any]:
@@ -118,7 +148,14 @@ def comparison_of_request() -> dict[str, Any]:
 @bp.get("/compare")
 def compare() -> ResponseReturnValue:
     d = data()
-    return respond("eval_compare.html", {"state": d.state_token(), **comparison_of_request()})
+    payload = {"state": d.state_token(), **comparison_of_request()}
+    rows = payload.get("rows") or ()
+    for side in ("a", "b"):  # cost of each run, and per point of score (the cheaper way to a score)
+        cost = run_cost(d, [r.get(side) for r in rows])
+        payload[f"cost_{side}"] = cost
+        payload[f"cost_per_point_{side}"] = _per_point(cost, payload[side].get("summaries") or {},
+                                                       payload.get("labelers") or ())
+    return respond("eval_compare.html", payload)
 
 
 def blind_payload() -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
+from .. import tracegraph, tracing
 from ..data import Data, NotFound
 from .common import check_inv_id, data, found, invocation_filters, page_info, resolve_vn, respond, split_json
 
@@ -31,10 +32,21 @@ def index() -> ResponseReturnValue:
         "state": d.state_token(),
         "filters": {k: v for k, v in filters.items() if k not in ("limit", "offset")},
         "invocations": {**invs, **page_info(invs["total"], filters["offset"], filters["limit"])},
-        "lmps": [l["name"] for l in d.lmps()],
+        "lmps": _lmp_choices(d, filters["lmp"]),
     }
     return respond("invocations.html", payload, partials={"invocations": "_invocations_partial.html"},
                    vn_of=version_numbers(d, {row["lmp"] for row in invs["items"]}))
+
+
+#: Above this many LMPs the filter offers only the chosen one (5,000 options would be O(repository)).
+LMP_CHOICES_MAX = 300
+
+
+def _lmp_choices(d: Data, chosen: str | None) -> list[str]:
+    names = d.lmp_names()
+    if len(names) <= LMP_CHOICES_MAX:
+        return names
+    return [chosen] if chosen else []
 
 
 def version_numbers(d: Data, names: set[str]) -> dict[str, int]:
@@ -106,6 +118,12 @@ def show(inv_id: str) -> ResponseReturnValue:
     check_inv_id(inv_id)
     d = data()
     detail = found(d.invocation, inv_id, what=f"Invocation {inv_id!r}")
-    payload = {"state": d.state_token(), **detail, "trace": trace(d, detail)}
+    payload = {"state": d.state_token(), **detail, "trace": trace(d, detail),
+               "trace_url": tracing.trace_link(detail["record"])}  # the tracing UI (ell web --trace-url)
+    # The same tree as a graph (no further reads); only when there is more than one call to draw.
+    tree = payload["trace"]
+    calls = tree.get("children") or tree.get("child_count")
+    payload["trace_graph"] = tracegraph.build(tree, detail["record"]["id"]) if calls else None
     lmp = detail["record"].get("lmp_name")
-    return respond("invocation.html", payload, vn_of=version_numbers(d, {lmp} if lmp else set()))
+    return respond("invocation.html", payload, vn_of=version_numbers(d, {lmp} if lmp else set()),
+                   draw_trace_graph=tracegraph.render)
