@@ -60,17 +60,24 @@ def describe(old: Side | None, new: Side) -> Message:
     """The deterministic message: first version, or each kind of change in a stable order."""
     if old is None:
         return Message(_cut(f"Add {new.name} (first version)"), tuple(_first_facts(new)))
-    compact: dict[str, str] = {}
-    changes = changes_between(old, new, compact)
+    prose: dict[str, tuple[str, str, str]] = {}
+    changes = changes_between(old, new, prose)
     if not changes:
         return Message(_cut(f"Update {new.name}"), ("no visible change",))
     head = f"Update {new.name}: "
-    # The subject is what a history list shows: say what the words became when all of it fits
-    # (a prompt edit by its changed words alone), else what was edited.
-    full = head + "; ".join(compact.get(c, c) for c in changes)
-    if len(full) <= SUBJECT_MAX:
-        return Message(full, tuple(changes))
-    return Message(_subject(head, [_short_form(c) for c in changes]), tuple(changes))
+    # The subject is what a history list shows: every change as the body words it when that fits,
+    # else what was edited; a prompt edit by its changed words, each side as long as the line allows.
+    short = [_short_form(c) for c in changes]
+    for forms, whole in ((changes, True), (short, False)):
+        for side_max in PROSE_SIDES:
+            parts = [f"{prose[c][0]}: {word_change(*prose[c][1:], 0, side_max=side_max)}" if c in prose else f
+                     for c, f in zip(changes, forms)]
+            subject = _subject(head, parts)
+            worded = [p for p, c in zip(parts, changes) if c in prose]
+            complete = subject == head + "; ".join(parts)
+            if complete or not whole and subject.endswith(" more") and all(p in subject for p in worded):
+                return Message(subject, tuple(changes))
+    return Message(_subject(head, short), tuple(changes))
 
 
 def _subject(head: str, parts: list[str]) -> str:
@@ -93,8 +100,9 @@ def _short_form(change: str) -> str:
     return change
 
 
-def changes_between(old: Side, new: Side, compact: dict[str, str] | None = None) -> list[str]:
-    """What changed, one line each. `compact` gets a shorter form of some lines (for a subject)."""
+def changes_between(old: Side, new: Side, prose: dict[str, tuple[str, str, str]] | None = None) -> list[str]:
+    """What changed, one line each. `prose` gets, for a prompt edit's line, what was edited and its
+    old and new text (a subject words it as tightly as the line needs)."""
     out: list[str] = []
     prompt_words = new.kind in ("simple", "complex", "lm")
     a, b = _defs(old), _defs(new)
@@ -104,9 +112,8 @@ def changes_between(old: Side, new: Side, compact: dict[str, str] | None = None)
         if fa.doc != fb.doc:
             what = "system prompt" if prompt_words else "docstring"
             out.append(_edited(what, fa.doc, fb.doc, words=True))
-            tight = word_change(fa.doc, fb.doc, 0) if fa.doc and fb.doc else None
-            if compact is not None and tight and out[-1].startswith(what + ": "):
-                compact[out[-1]] = f"{what}: {tight}"
+            if prose is not None and fa.doc and fb.doc and out[-1].startswith(what + ": "):
+                prose[out[-1]] = (what, fa.doc, fb.doc)
         if fa.body != fb.body:
             what = ("user prompt" if new.kind == "simple" else "messages") if prompt_words else "body"
             out.append(f"{what} edited")
@@ -212,6 +219,8 @@ def _defs(side: Side) -> dict[str, _Def]:
 QUOTE_MAX = 40
 #: Each side of a word-level change is cut to this many characters.
 SIDE_MAX = 60
+#: A subject tries these side lengths for a prompt edit; shorter reads worse than "system prompt edited".
+PROSE_SIDES = (SIDE_MAX, 40, 30, 24, 18)
 
 
 def _edited(what: str, a: str | None, b: str | None, *, quote: bool = True, words: bool = False) -> str:
@@ -225,7 +234,7 @@ def _edited(what: str, a: str | None, b: str | None, *, quote: bool = True, word
     return f"{what}: {change}" if change else f"{what} edited"
 
 
-def word_change(a: str, b: str, context: int = 1) -> str | None:
+def word_change(a: str, b: str, context: int = 1, side_max: int = SIDE_MAX) -> str | None:
     """The first run of changed words with `context` words around it, each side bounded:
     ``"…into one category." → "…into exactly one category, lower-case."`` (+ "and N more edits").
     None when only whitespace changed."""
@@ -240,7 +249,10 @@ def word_change(a: str, b: str, context: int = 1) -> str | None:
 
     def side(words: list[str], lo: int, hi: int) -> str:
         text = ("…" if lo > 0 else "") + " ".join(words[lo:hi]) + ("…" if hi < len(words) else "")
-        return '"' + (text if len(text) <= SIDE_MAX else text[: SIDE_MAX - 1].rstrip() + "…") + '"'
+        if len(text) > side_max:  # cut at a word: "…exactly one…", not "…exactly one ca…"
+            cut = text[: side_max - 1]
+            text = (cut.rsplit(" ", 1)[0] if " " in cut.strip("…") else cut).rstrip(" ,;:") + "…"
+        return '"' + text + '"'
 
     more = len(groups) - 1
     tail = f" and {more} more edit{'s' * (more != 1)}" if more else ""

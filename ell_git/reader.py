@@ -48,6 +48,8 @@ _ROW = (
     " i.parent, i.args_preview, i.output_preview, " + costs.COST + " FROM inv i JOIN lmps l ON l.id=i.lmp"
     " JOIN vers v ON v.id=i.ver"
 )
+#: Filtered invocation lists count matches up to this many (the page says "10,000+").
+COUNT_CAP = 10_000
 _VN = re.compile(r"^v(\d+)$")
 #: A diff shows used LMPs' own diffs this many levels deep.
 DEP_DEPTH = 3
@@ -252,21 +254,44 @@ class Reader(Catalog, Evaluations, Annotations, Costs, Traces):
         return VersionDiff(name, va, vb, texts[SOURCE], texts[CLOSURE], adds, dels, tuple(summary),
                            self._dependency_diffs(va, vb, depth, seen))
 
+    def _whole(self, name: str, v: Version, change: str) -> VersionDiff:
+        """A dependency one side alone uses: its code, all added or all removed."""
+        tree = self.repo[v.commit].tree
+        texts, counts = {}, {}
+        for fname in (SOURCE, CLOSURE):
+            data = tree[fname].data if fname in tree else b""
+            old, new = (b"", data) if change == "added" else (data, b"")
+            patch = pygit2.Patch.create_from(old, new, old_as_path=fname, new_as_path=fname)
+            texts[fname], counts[fname] = patch.text or "", patch.line_stats
+        _, adds, dels = counts[CLOSURE]
+        said = f"now used, at v{v.vn}" if change == "added" else f"no longer used (was v{v.vn})"
+        return VersionDiff(name, v, v, texts[SOURCE], texts[CLOSURE], adds, dels, (said,), (), change)
+
     def _dependency_diffs(self, va: Version, vb: Version, depth: int,
                           seen: set[tuple[str, str]]) -> tuple[VersionDiff, ...]:
         """A used LMP at another version on each side: its own diff between the two (a version made
         only by a dependency would otherwise show no change at all)."""
         used = dict(zip(va.uses, va.uses_ids))
         out = []
+        if depth <= 0:
+            return ()
         for dep, vid in zip(vb.uses, vb.uses_ids):
             before = used.get(dep)
-            if depth <= 0 or before is None or before == vid or (dep, vid) in seen:
+            if before == vid or (dep, vid) in seen:
                 continue
             seen.add((dep, vid))  # a cycle (or a diamond) is shown once
             try:
-                out.append(self._diff(dep, self._resolve(dep, before), self._resolve(dep, vid), depth - 1, seen))
+                now = self._resolve(dep, vid)
+                out.append(self._whole(dep, now, "added") if before is None else
+                           self._diff(dep, self._resolve(dep, before), now, depth - 1, seen))
             except NotFound:  # a version forgotten or never shared: the summary still names the change
                 continue
+        for dep, vid in zip(va.uses, va.uses_ids):
+            if dep not in vb.uses:
+                try:
+                    out.append(self._whole(dep, self._resolve(dep, vid), "removed"))
+                except NotFound:
+                    continue
         return tuple(out)
 
     def graph(self) -> dict[str, list[str]]:
@@ -318,6 +343,7 @@ class Reader(Catalog, Evaluations, Annotations, Costs, Traces):
             self.refresh()
             where, args = _scope("i", lmp, version)
             filtered = False
+            few = None
             for cond, val in (("i.latency>=?", min_latency), ("i.latency<=?", max_latency),
                               ("i.tok>=?", min_tokens), ("i.tok<=?", max_tokens), (costs.COST + ">=?", min_cost)):
                 if val is not None:
@@ -325,20 +351,30 @@ class Reader(Catalog, Evaluations, Annotations, Costs, Traces):
                     args.append(val)
                     filtered = True
             if q:  # ids by prefix or short id, words through the FTS5 index (ell_git.search)
-                cond, qargs = search.condition(self.db, q)
+                few = search.narrowed(self.db, q, COUNT_CAP)
+                cond, qargs = few[:2] if few else search.condition(self.db, q)
                 where.append(cond)
                 args += qargs
                 filtered = True
             clause = (" WHERE " + " AND ".join(where)) if where else ""
-            rows = self._q(_ROW + clause + " ORDER BY i.started DESC, i.rowid DESC LIMIT ? OFFSET ?",
+            capped = False
+            if few and len(where) == 1:  # the search alone: its matches are counted already
+                total = few[2]
+            elif filtered:  # counted up to COUNT_CAP: "topic" in 200,000 calls needs no exact figure
+                total = self._q(f"SELECT count(*) FROM (SELECT 1 FROM inv i{clause} LIMIT {COUNT_CAP + 1})", args)[0][0]
+                capped = total > COUNT_CAP
+                total = min(total, COUNT_CAP)
+            # The page's rowids first: rows skipped by OFFSET cost one index step each, not two joins.
+            # A search matching few rows sorts them; walking the time index would visit every row.
+            table = "inv i NOT INDEXED" if q and few else "inv i"
+            page = f"SELECT i.rowid FROM {table}{clause} ORDER BY i.started DESC, i.rowid DESC LIMIT ? OFFSET ?"
+            rows = self._q(_ROW + f" WHERE i.rowid IN ({page}) ORDER BY i.started DESC, i.rowid DESC",
                            [*args, int(limit), int(offset)])
-            if filtered:
-                total = self._q("SELECT count(*) FROM inv i" + clause, args)[0][0]
-            else:  # counts come from the aggregates: no scan
+            if not filtered:  # counts come from the aggregates: no scan
                 agg_where, agg_args = _scope("a", lmp, version)
                 sql = "SELECT coalesce(sum(a.n), 0) FROM agg a" + (" WHERE " + " AND ".join(agg_where) if agg_where else "")
                 total = self._q(sql, agg_args)[0][0]
-            return InvocationPage(tuple(_inv_row(r) for r in rows), int(total), int(limit), int(offset))
+            return InvocationPage(tuple(_inv_row(r) for r in rows), int(total), int(limit), int(offset), capped)
 
     def invocation(self, id: str) -> InvocationDetail:
         """One invocation's full record, with its parent, children, origins and consumers."""

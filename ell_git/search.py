@@ -14,6 +14,8 @@ import re
 import sqlite3
 from typing import Any
 
+import orjson
+
 from . import ids
 
 #: Statements that add the word index to a new cache (run one by one: triggers hold semicolons).
@@ -76,8 +78,9 @@ def match_query(q: str) -> str | None:
     return '"' + " ".join(words).replace('"', '""') + '"*'
 
 
-def condition(db: sqlite3.Connection, q: str, alias: str = "i") -> tuple[str, list[Any]]:
-    """An SQL condition on invocation `alias` for search text `q`, with its arguments.
+def _rowids(db: sqlite3.Connection, q: str) -> tuple[str, list[Any], bool]:
+    """A query for the rowids `q` matches through the indexes, its arguments, and whether it covers
+    words (False without FTS5 or without words: then the previews need a LIKE scan too).
 
     Ids match by prefix ("inv-c4", "c4"; a hex id holds "ada" or "bee" by chance) and by short id
     (``c449-22fa``), through the id index; text through the word index."""
@@ -94,9 +97,32 @@ def condition(db: sqlite3.Connection, q: str, alias: str = "i") -> tuple[str, li
         catch_up(db)
         parts.append("SELECT rowid FROM inv_fts WHERE inv_fts MATCH ?")
         args.append(match)
-        return f"{alias}.rowid IN ({' UNION ALL '.join(parts)})", args
+    return " UNION ALL ".join(parts), args, match is not None
+
+
+def condition(db: sqlite3.Connection, q: str, alias: str = "i") -> tuple[str, list[Any]]:
+    """An SQL condition on invocation `alias` for search text `q`, with its arguments."""
+    rowids, args, indexed = _rowids(db, q)
+    if indexed:
+        return f"{alias}.rowid IN ({rowids})", args
     # No FTS5 (or no words): a LIKE scan of the previews, as before there was an index.
     like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    cond = (f"({alias}.rowid IN ({' UNION ALL '.join(parts)}) OR {alias}.args_preview LIKE ? ESCAPE '\\'"
+    cond = (f"({alias}.rowid IN ({rowids}) OR {alias}.args_preview LIKE ? ESCAPE '\\'"
             f" OR {alias}.output_preview LIKE ? ESCAPE '\\')")
     return cond, [*args, like, like]
+
+
+def narrowed(db: sqlite3.Connection, q: str, cap: int, alias: str = "i") -> tuple[str, list[Any], int] | None:
+    """`condition` as the list of matching rowids, with their count, when at most `cap` rows match;
+    else None.
+
+    The word index is then asked once per page, not once for the count and again for the rows,
+    and the page sorts the few matches instead of walking the whole time index."""
+    rowids, args, indexed = _rowids(db, q)
+    if not indexed:
+        return None
+    rows = db.execute(f"{rowids} LIMIT {cap + 1}", args).fetchall()
+    if len(rows) > cap:
+        return None
+    matched = sorted({r[0] for r in rows})  # an id can match by its words too
+    return f"{alias}.rowid IN (SELECT value FROM json_each(?))", [orjson.dumps(matched).decode()], len(matched)

@@ -99,8 +99,10 @@ class VersionDiff(_Json):
     additions: int  # closure lines added
     deletions: int  # closure lines removed
     summary: tuple[str, ...]  # the deterministic change list (as in autocommit messages)
-    # used LMPs at another version on each side, each diffed between the two versions used
+    # used LMPs at another version on each side, each diffed between the two versions used; a used
+    # LMP only one side has is all added ("added", a == b: the version now used) or all removed
     dependencies: tuple[VersionDiff, ...] = ()
+    change: str = "changed"  # "added" / "removed" for a dependency only one side uses
 
 
 @dataclass(frozen=True)
@@ -127,9 +129,10 @@ class InvocationRow(_Json):
 @dataclass(frozen=True)
 class InvocationPage(_Json):
     items: tuple[InvocationRow, ...]  # newest first
-    total: int  # rows matching the filters, all pages
+    total: int  # rows matching the filters, all pages (at most reader.COUNT_CAP when filtered)
     limit: int
     offset: int
+    total_capped: bool = False  # more rows matched than were counted
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,8 @@ def _echo_diff(d: VersionDiff, closure: bool, indent: str) -> None:
     lines = text.splitlines()
     adds = sum(1 for l in lines if l.startswith("+") and not l.startswith("+++"))
     dels = sum(1 for l in lines if l.startswith("-") and not l.startswith("---"))
-    head = f"{d.name}: v{d.a.vn} → v{d.b.vn}  (+{adds} -{dels})"
+    versions = f"v{d.a.vn} → v{d.b.vn}" if d.change == "changed" else f"{d.change} (v{d.b.vn})"
+    head = f"{d.name}: {versions}  (+{adds} -{dels})"
     click.echo(indent + click.style(head if not indent else f"used {head}", bold=True))
     for change in d.summary:
         click.echo(f"{indent}  • {change}")

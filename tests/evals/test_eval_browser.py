@@ -87,3 +87,44 @@ def test_compare_runs_and_blind_test(page: Any, feedback_server: Any, facts: dic
 
 def feedback_server_repo(server: Any) -> str:
     return server.proc.args[4]
+
+
+def test_per_version_chart_draws_opens_its_table_and_follows_new_feedback(browser: Any, feedback_server: Any,
+                                                                          facts: dict[str, Any]) -> None:
+    """The LMP page's "did it get better" chart in chromium: drawn inside the page (desktop and phone),
+    its table opens on click, and a thumb given elsewhere reaches it without a reload."""
+    url = f"{feedback_server.url}/lmp/{facts['lmp']}"
+    for width in (1280, 390):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        pg = context.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        open_page(pg, url)
+        chart = pg.locator("#progress #version-chart svg.version-chart")
+        box = chart.bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 40
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5  # scales down on a phone
+        assert pg.evaluate("() => document.documentElement.scrollWidth") <= width
+        assert pg.locator("#version-chart g.series").count() == 3
+        assert pg.locator("#version-chart circle.dot").count() >= 4  # each metric a dot per version it has
+        assert not pg.locator("#version-table").is_visible()
+        pg.locator("#progress details.version-table summary").click()
+        assert pg.locator("#version-table tbody tr").count() == 2 and pg.locator("#version-table").is_visible()
+        assert not errors
+        context.close()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    open_page(pg, url)
+    pg.evaluate("() => { window.__noReload = true }")
+    thumbs = "() => [...document.querySelectorAll('#version-chart g.thumbs title')].map(t => t.textContent)"
+    before = pg.evaluate(thumbs)
+    other = context.new_page()  # a thumb given on an invocation's page, in another tab
+    open_page(other, f"{feedback_server.url}/invocation/{facts['invocations_v2'][0]}")
+    other.locator("#feedback-form button[aria-label='thumbs up']").click()
+    other.locator("#feedback .fb-up", has_text="▲ 1").wait_for()
+    pg.wait_for_function(f"(b) => ({thumbs})().join('|') !== b", arg="|".join(before), timeout=20_000)
+    after = pg.evaluate(thumbs)
+    assert "v2: 1 up, 0 down" in after and "v2: 1 up, 0 down" not in before, (before, after)
+    assert pg.evaluate("() => window.__noReload") is True
+    context.close()

@@ -12,6 +12,7 @@ import pytest
 from store_helpers import make_inv, make_version
 
 from ell_git import GitStore, Reader, cache, refs, refscan, search
+from ell_git import reader as reader_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,6 +129,30 @@ def test_search_uses_the_fts5_index(many: Path) -> None:
         one = rows[5].id
         assert [x.id for x in r.invocations(q=one[4:14]).items] == [one] or r.invocations(q=one[4:14]).total >= 1
         assert one in [x.id for x in r.invocations(q=one, limit=1000).items]  # full ids by prefix
+
+
+def test_deep_pages_and_capped_search_counts(many: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every page is the same slice of one newest-first order (the page's rowids are picked before
+    the joins), and a search matching more than COUNT_CAP rows says "at least" instead of counting on."""
+    with Reader(many) as r:
+        everything = [x.id for x in r.invocations(limit=1000).items]
+        assert len(everything) == 600
+        pages = [x.id for off in range(0, 600, 70) for x in r.invocations(limit=70, offset=off).items]
+        assert pages == everything
+        word = r.invocations(limit=1).items[0].args_preview.split('"')[3].split()[0]
+        full = r.invocations(q=word, limit=1000)
+        assert not full.total_capped and full.total == len(full.items) > 3
+        in_order = [x for x in everything if x in {i.id for i in full.items}]
+        assert [x.id for x in full.items] == in_order
+        latency = r.invocations(q=word, min_latency=0, limit=1000)  # a second filter: counted in SQL
+        assert latency.total == full.total and [x.id for x in latency.items] == in_order
+        monkeypatch.setattr(reader_module, "COUNT_CAP", 3)
+        capped = r.invocations(q=word, limit=2, offset=1)
+        assert capped.total == 3 and capped.total_capped
+        assert [x.id for x in capped.items] == in_order[1:3]  # the rows are the same, only the count stops
+        assert r.invocations(q=word, min_latency=0, limit=1).total_capped
+        exact = r.invocations(q=in_order[0], limit=5)  # an id: one match, under the cap
+        assert [x.id for x in exact.items] == [in_order[0]] and not exact.total_capped
 
 
 def test_search_falls_back_to_like_without_fts5(many: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -59,3 +59,61 @@ def test_history_column_drops_the_update_prefix(client: Any) -> None:
     # body, which the cell's title shows)
     assert shown[1] == "system prompt edited"
     assert '"…with exactly one category, lower-case, from…"' in cells[1]["title"], cells[1]["title"]
+
+
+_STORY = '''
+import ell
+
+
+@ell.simple(model="gpt-4o-mini")
+def shout(text: str):
+    """You repeat the text in capitals."""
+    return text
+
+
+@ell.simple(model="gpt-4o-mini")
+def write(topic: str):
+    """You write one line."""
+    return {prompt}
+'''
+
+
+def test_a_dependency_added_then_dropped_shows_its_code(tmp_path: Path, model_server: Any) -> None:
+    """v2 starts using `shout`, v3 stops: each diff shows shout's code, all added or all removed, with a
+    link to the version of it that was (or is no longer) used (the web, its JSON twin and `ell diff`)."""
+    import ell
+    from click.testing import CliRunner
+    from user_module import import_version
+    from webui import create_app
+
+    from ell.cli import cli
+
+    repo = tmp_path / "repo"
+    ell.init(store=str(repo), default_client=model_server.client(max_retries=0, timeout=10), autocommit=False)
+    try:
+        for prompt in ('f"About {topic}."', 'f"About {shout(topic)}."', 'f"About {topic}!"'):
+            import_version(tmp_path / "src", "story", _STORY.format(prompt=prompt)).write("cats")
+        assert ell.get_store().flush()
+    finally:
+        ell.set_store(None)
+    client = create_app(repo, testing=True).test_client()
+
+    added = client.get("/lmp/story.write/diff.json?a=v1&b=v2").get_json()["diff"]
+    (dep,) = added["dependencies"]
+    assert dep["name"] == "story.shout" and dep["change"] == "added" and dep["summary"] == ["now used, at v1"]
+    assert '+    """You repeat the text in capitals."""' in dep["source_diff"] and dep["deletions"] == 0
+    removed = client.get("/lmp/story.write/diff.json?a=v2&b=v3").get_json()["diff"]
+    (gone,) = removed["dependencies"]
+    assert gone["change"] == "removed" and gone["summary"] == ["no longer used (was v1)"]
+    assert '-    """You repeat the text in capitals."""' in gone["source_diff"] and gone["additions"] == 0
+
+    page = _soup(client.get("/lmp/story.write/diff?a=v1&b=v2"))
+    section = page.select_one("#diff-deps .dependency-diff[data-lmp='story.shout']")
+    assert any("You repeat the text in capitals." in td.get_text() for td in section.select("tr.add td.code"))
+    link = section.select_one("a.dep-diff-link")
+    assert link.get_text(strip=True) == "added · v1" and urlparse(link["href"]).path == "/lmp/story.shout"
+    assert client.get(link["href"]).status_code == 200
+
+    out = CliRunner().invoke(cli, ["diff", "story.write", "v2", "v3", "--repo", str(repo)]).output
+    assert "    used story.shout: removed (v1)  (+0 -" in out, out
+    assert '    -    """You repeat the text in capitals."""' in out.splitlines()
