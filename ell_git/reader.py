@@ -335,10 +335,11 @@ class Reader(Catalog, Evaluations, Annotations, Costs, Traces):
         limit: int = 50,
         offset: int = 0,
         min_cost: float | None = None,
+        trace: str | None = None,
     ) -> InvocationPage:
         """Invocations newest first. `version` is a version id or prefix; `q` matches the invocation
         id by prefix or short id, and words of the argument and output previews (`ell_git.search`); `min_cost` (USD)
-        keeps priced calls costing at least that much."""
+        keeps priced calls costing at least that much; `trace` (an OpenTelemetry trace id) keeps that trace's calls."""
         with self._lock:
             self.refresh()
             where, args = _scope("i", lmp, version)
@@ -350,6 +351,10 @@ class Reader(Catalog, Evaluations, Annotations, Costs, Traces):
                     where.append(cond)
                     args.append(val)
                     filtered = True
+            if trace:
+                where.append("i.id IN (SELECT id FROM recs WHERE trace=?)")
+                args.append(trace.strip().lower())
+                filtered = True
             if q:  # ids by prefix or short id, words through the FTS5 index (ell_git.search)
                 few = search.narrowed(self.db, q, COUNT_CAP)
                 cond, qargs = few[:2] if few else search.condition(self.db, q)

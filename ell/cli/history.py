@@ -24,7 +24,9 @@ def log(lmp: str | None, repo: str, as_json: bool) -> None:
         if lmp is None:
             items = reader.lmps()
             if as_json:  # each LMP carries its cost (priced now): `cost`, and cost_usd / unpriced_calls at the top
-                return emit_json([_with_cost(i.to_json(), i.cost) for i in items])
+                sampled = reader.sampling()  # recording policies: counts of recorded calls, not of all calls
+                return emit_json([{**_with_cost(i.to_json(), i.cost), "recorded_under": sampled.get(i.name, [])}
+                                  for i in items])
             if not items:
                 click.echo("no LMPs recorded yet")
             running = reader.running()
@@ -45,8 +47,10 @@ def log(lmp: str | None, repo: str, as_json: bool) -> None:
         costs = reader.costs_by_version(lmp)
         now = reader.running([lmp]).get(lmp)
         if as_json:
+            sampled = reader.sampling(lmp).get(lmp, [])
             return emit_json([{**_with_cost(v.to_json(), costs.get(v.version_id)),
-                               "running_since": now.since if now and now.version_id == v.version_id else None}
+                               "running_since": now.since if now and now.version_id == v.version_id else None,
+                               "recorded_under": sampled}
                               for v in reversed(versions)])
         if now:  # a revert makes no commit (the version exists): say it as the newest event
             click.echo(click.style(f"→ back to v{now.vn} since {when(now.since)}: the newest calls run v{now.vn}, "
@@ -88,7 +92,7 @@ def _say_share(reader: object) -> None:
 
 def _say_sampled(reader: object) -> None:
     """Calls recorded under a recording policy (ell.init(record=...)): their counts are not all calls."""
-    sampled = getattr(reader, "sampling", lambda: {})()
+    sampled = reader.sampling()  # type: ignore[attr-defined]
     for policies in sorted({tuple(p) for p in sampled.values()}):
         names = ", ".join(n for n, p in sorted(sampled.items()) if tuple(p) == policies)
         click.echo(click.style(f"note: calls of {names} were recorded under ell.init(record=...) "
@@ -199,20 +203,24 @@ def _echo_diff(d: VersionDiff, closure: bool, indent: str) -> None:
 @click.option("--offset", default=0, type=click.IntRange(0))
 @click.option("-q", "--search", "q", help="Text to look for in arguments and outputs.")
 @click.option("--min-cost", type=float, default=None, metavar="USD", help="Only priced calls costing at least this.")
+@click.option("--trace", "trace", metavar="TRACE_ID", help="Only the calls of this OpenTelemetry trace (32 hex).")
 @repo_option
 @json_option
 @friendly_errors
 def invocations(lmp: str | None, version: str | None, limit: int, offset: int, q: str | None, repo: str,
-                as_json: bool, min_cost: float | None = None) -> None:
+                as_json: bool, min_cost: float | None = None, trace: str | None = None) -> None:
     """Recorded calls, newest first (of LMP, or of every LMP)."""
     with open_reader(repo) as reader:
         if lmp is not None and not reader.versions(lmp):
             reader.version(lmp)  # clear error for an unknown LMP
         from ell_git.costs import money
 
-        page = reader.invocations(lmp=lmp, version=version, q=q, limit=limit, offset=offset, min_cost=min_cost)
+        page = reader.invocations(lmp=lmp, version=version, q=q, limit=limit, offset=offset, min_cost=min_cost,
+                                  trace=trace)
+        traced = _with_traces(reader, page.to_json())
         if as_json:
-            return emit_json(_with_traces(reader, page.to_json()))
+            return emit_json(traced)
+        trace_of = {item["id"]: item["trace_id"] for item in traced["items"]}
         vns: dict[str, dict[str, int]] = {}  # LMP -> version id -> its number
         rows = []
         for r in page.items:
@@ -225,6 +233,7 @@ def invocations(lmp: str | None, version: str | None, limit: int, offset: int, q
             rows.append([(r.id, {"fg": "yellow"}), (when(r.started_at), {}), (r.lmp, {}),
                          (f"v{vn}" if vn else short(r.version_id), {"fg": "green"}),
                          (f"{r.latency_ms:.0f} ms", {}), (tokens, {}), (cost, {}), status,
+                         (f"trace {trace_of[r.id][:12]}" if trace_of.get(r.id) else "", {"dim": True}),
                          (repr(r.output_preview[:60]), {"fg": "red"} if r.error else {})])
         _echo_table(rows)
         click.echo(click.style(f"{len(page.items)} of {page.total}", dim=True))
@@ -233,7 +242,7 @@ def invocations(lmp: str | None, version: str | None, limit: int, offset: int, q
 
 def _with_traces(reader: object, page: dict) -> dict:
     """`trace_id` / `span_id` (OpenTelemetry, with ell.init(otel=True); else None) beside each call."""
-    ids = getattr(reader, "trace_ids")([item["id"] for item in page.get("items", ())])
+    ids = reader.trace_ids([item["id"] for item in page.get("items", ())])  # type: ignore[attr-defined]
     for item in page.get("items", ()):
         found = ids.get(item["id"]) or {}
         item["trace_id"], item["span_id"] = found.get("trace_id"), found.get("span_id")

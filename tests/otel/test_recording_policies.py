@@ -109,6 +109,19 @@ def test_sampling_keeps_whole_call_trees_and_says_so(git_repo, model_server, spa
     assert listed["items"] and all(i["trace_id"] == by_id[i["id"]]["trace_id"] and
                                    i["span_id"] == by_id[i["id"]]["span_id"] for i in listed["items"])
     assert all(re.fullmatch(r"[0-9a-f]{32}", i["trace_id"]) for i in listed["items"])
+    # one trace's calls (`--trace`), listed with their trace ids in the text too
+    tree = outers[0]["trace_id"]
+    text = runner.invoke(cli, ["invocations", "--repo", str(git_repo), "--trace", tree.upper()],
+                         catch_exceptions=False).output
+    shown = [line for line in text.splitlines() if line.startswith("inv-")]
+    assert len(shown) == 2 and all(f"trace {tree[:12]}" in line for line in shown), text
+    assert {line.split()[0] for line in shown} == {r["id"] for r in records if r["trace_id"] == tree}
+    # `ell log --json` says what the counts are of
+    logged = json.loads(runner.invoke(cli, ["log", "--repo", str(git_repo), "--json"], catch_exceptions=False).output)
+    assert [i["recorded_under"] for i in logged] == [["sample 0.5"], ["sample 0.5"]]
+    versions = json.loads(runner.invoke(cli, ["log", outers[0]["lmp_name"], "--repo", str(git_repo), "--json"],
+                                        catch_exceptions=False).output)
+    assert versions[0]["recorded_under"] == ["sample 0.5"]
 
     app = create_app(str(git_repo), testing=True, trace_url="http://localhost:16686/trace/{trace_id}")
     client = app.test_client()
@@ -130,6 +143,8 @@ def test_all_says_nothing_about_sampling(git_repo, model_server, spans):
     ell.get_store().flush()
     log = CliRunner().invoke(cli, ["log", "--repo", str(git_repo)], catch_exceptions=False)
     assert "note: calls of" not in log.output
+    logged = json.loads(CliRunner().invoke(cli, ["log", "--repo", str(git_repo), "--json"]).output)
+    assert logged and all(i["recorded_under"] == [] for i in logged)
     app = create_app(str(git_repo), testing=True)
     assert app.test_client().get("/.json").json["sampled"] == {}
     records, _ = _records(git_repo)
