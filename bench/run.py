@@ -420,7 +420,7 @@ def reading(run: Run) -> None:
     run.table.set(READING, "LMP page p95", res["lmp page"]["p95"], "")
     run.table.set(READING, "invocation list p50", res["invocation list"]["p50"], f"{meta['invocations']:,} invocations; {note}")
     run.table.set(READING, "invocation list p95", res["invocation list"]["p95"], "")
-    ell_cmd = [shutil.which("ell")] if shutil.which("ell") else [sys.executable, "-m", "ell.cli"]
+    ell_cmd = [shutil.which("ell")] if shutil.which("ell") else [sys.executable, "-m", "ell_git.cli"]
     for variant, extra in (("`ell log` (every LMP), wall", []), ("`ell log LMP` (all its versions), wall", [meta["lmp"]])):
         times = []
         for _ in range(s["log_runs"]):

@@ -1,7 +1,8 @@
 """ell_git: the git store for ell. Versions are commits, invocations are JSONL in git.
 
 Writing: `GitStore` (what ``ell.init(store=path)`` builds through `open_store`). Reading:
-`Reader`. Layout and plain-git commands: see ``ell_git/README.md``.
+`Reader`. Errors: `EllGitError` and its typed subclasses in `ell_git.errors`. Layout and plain-git
+commands: see ``ell_git/README.md``.
 
 Names are imported on first use: git hooks and `ell_git.sync` load in milliseconds instead of
 pulling in the store (and with it `ell`, openai and pydantic).
@@ -16,8 +17,9 @@ _EXPORTS = {
     "GitStore": ".store",
     "open_store": ".store",
     "Reader": ".reader",
-    "NotFound": ".reader",
-    "NewerFormatError": ".layout",
+    "EllGitError": ".errors",
+    "NotFound": ".errors",
+    "NewerFormatError": ".errors",
     "escape_name": (".refs", "escape"),
     "unescape_name": (".refs", "unescape"),
     **{name: ".views" for name in ("InvocationDetail", "InvocationPage", "InvocationRow", "Lmp", "Problems",
@@ -42,8 +44,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for editors and type checkers
-    from .layout import NewerFormatError
-    from .reader import NotFound, Reader
+    from .errors import EllGitError, NewerFormatError, NotFound
+    from .reader import Reader
     from .refs import escape as escape_name
     from .refs import unescape as unescape_name
     from .store import GitStore, open_store

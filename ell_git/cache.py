@@ -26,6 +26,7 @@ import orjson
 import pygit2
 
 from . import layout, refs, search, traces, validate
+from .errors import NewerFormatError
 from .previews import first_text, preview as _preview
 from .versions import META, parse_trailers, split_message, version_ids_in
 
@@ -171,7 +172,7 @@ class Indexer:
                         self._sync_inv(ref, old[1] if old else None, new)
                     else:
                         self._sync_lmp(ref, new)
-                except layout.NewerFormatError:
+                except NewerFormatError:
                     raise  # not damage: this ell-git is too old for the repository (one clear error)
                 except Exception as exc:  # a missing object, a ref to a tree, garbage where a commit goes
                     # One damaged ref must not make the whole history unreadable: skip it, say so once.

@@ -30,6 +30,7 @@ from . import heal, layout, refs, validate
 from . import integrity as ig
 from . import journal as jr
 from .batch import batch_from_entry
+from .errors import NewerFormatError
 from .evals import DATASET, EVALUATION, RESULTS, RUN
 from .repo import ell_dir, open_repository, signature
 from .versions import META, parse_trailers, version_ids_in
@@ -128,7 +129,7 @@ def _check(repo: pygit2.Repository) -> DoctorReport:
             continue
         try:
             _check_content(repo, name, tip, report)
-        except layout.NewerFormatError as exc:
+        except NewerFormatError as exc:
             report.findings.append(Finding(name, str(exc), False))
     _check_journals(repo, report)
     _check_cache(repo, report)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator, Optional, TextIO
 
+from .errors import NotFound
+
 FORMATS = ("openai-jsonl", "jsonl")
 _PAGE = 500
 
@@ -83,8 +85,6 @@ def rows(reader: Any, lmp: str, *, version: Optional[str] = None, min_score: Opt
          fmt: str = "openai-jsonl", cost: bool = False) -> Iterator[dict[str, Any]]:
     """The export's lines as dicts. `version`: an id, prefix or vN (see `Reader.version`). `cost`: each
     line also carries the call's `usage` and `cost_usd` (priced now; None when its model has no price)."""
-    from .reader import NotFound
-
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if not reader.versions(lmp):

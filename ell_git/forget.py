@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import pygit2
 
 from . import leases, refs
-from .errors import EllGitError
+from .errors import CasConflict, EllGitError, NothingToForget
 from .repo import ell_dir, open_repository
 
 if TYPE_CHECKING:
@@ -35,10 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["ForgetReport", "NothingToForget", "forget"]
 
 _TRACKING = refs.REMOTES_PREFIX
-
-
-class NothingToForget(EllGitError):
-    """No criterion was given, or an id given matches no invocation."""
 
 
 @dataclass
@@ -244,7 +240,7 @@ def _rewrite_all(repo: pygit2.Repository, trees: Trees, secrets: bool,
                         _git(repo, "update-ref", "-d", ref, str(tip))  # git's delete checks the old value
                     else:
                         refs.swap(repo, ref, current, new)
-                except (refs.CasConflict, subprocess.CalledProcessError):
+                except (CasConflict, subprocess.CalledProcessError):
                     continue
                 plan[ref] = (str(tip), str(new) if new is not None else None)
                 break

@@ -27,6 +27,7 @@ import pygit2
 
 from . import integrity as ig
 from . import refs
+from .errors import CasConflict
 from .layout import FORMAT_VERSION, SEGMENT_SUFFIX
 
 #: Before repairing, a missing object is looked for again this many times (a repack swapping packs
@@ -115,7 +116,7 @@ def heal(repo: pygit2.Repository, refname: str, *, candidates: Iterable[str] = (
          stop_at: Iterable[str] = ()) -> Repair | None:
     """Repair `refname` if its history lacks objects (None if it is whole or gone). `stop_at`:
     commits known whole (the walk stops there); `candidates`: commits to fall back on when the
-    tip itself is missing. Raises `refs.CasConflict` if others keep moving the ref."""
+    tip itself is missing. Raises `CasConflict` if others keep moving the ref."""
     for _ in range(5):
         try:
             ref = repo.references.get(refname)
@@ -135,9 +136,9 @@ def heal(repo: pygit2.Repository, refname: str, *, candidates: Iterable[str] = (
             elif repair.new != tip:
                 refs.swap(repo, refname, ref, pygit2.Oid(hex=repair.new))
             return repair
-        except refs.CasConflict:
+        except CasConflict:
             continue  # moved meanwhile: look again
-    raise refs.CasConflict(f"could not repair {refname}: others kept moving it")
+    raise CasConflict(f"could not repair {refname}: others kept moving it")
 
 
 def _written(repo: pygit2.Repository, new: str | None, base: str | None) -> list[tuple[int, bytes]]:
@@ -190,7 +191,7 @@ def _replace_corrupt_file(repo: pygit2.Repository, refname: str, candidates: lis
         res = subprocess.run(["git", f"--git-dir={repo.path}", "update-ref", refname, base, "0" * 40],
                              capture_output=True, text=True, timeout=60, check=False)
         if res.returncode != 0:
-            raise refs.CasConflict(res.stderr.strip() or f"could not recreate {refname}")
+            raise CasConflict(res.stderr.strip() or f"could not recreate {refname}")
     shown = text.decode("utf-8", "replace").strip()[:40]
     repair = Repair(refname, f"a damaged ref file ({shown!r})", base, base, [f"ref file {shown!r}"], unknown=True,
                     problem=f"was a damaged ref file holding {shown!r} (kept in .git/ell/damaged-refs/)")
@@ -436,4 +437,4 @@ def _delete(repo: pygit2.Repository, refname: str, old: str) -> None:
     res = subprocess.run(["git", f"--git-dir={repo.path}", "update-ref", "-d", refname, old],
                          capture_output=True, text=True, timeout=60)
     if res.returncode != 0:
-        raise refs.CasConflict(res.stderr.strip() or f"could not delete {refname}")
+        raise CasConflict(res.stderr.strip() or f"could not delete {refname}")

@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from .errors import EllGitError, SyncError
+
 __all__ = ["HOOK_NAMES", "BEGIN", "END", "render_hook", "install_hooks", "uninstall_hooks", "run_hook", "main"]
 
 HOOK_NAMES = ("pre-push", "post-merge", "post-checkout")
@@ -276,7 +278,7 @@ def run_hook(name: str, args: Sequence[str], repo_path: str | os.PathLike[str] =
             allow = bool(os.environ.get("ELL_ALLOW_SECRETS"))
             try:
                 report = sync.push(root, remote, timeout=_timeout(), allow_secrets=allow, command="git push")
-            except sync.SyncError as exc:
+            except SyncError as exc:
                 if not exc.diverged:
                     raise
                 report = sync.sync(root, remote, timeout=_timeout(),  # merge the remote's versions first
@@ -302,9 +304,7 @@ def run_hook(name: str, args: Sequence[str], repo_path: str | os.PathLike[str] =
             return 0
         _say(report)
     except Exception as exc:  # noqa: BLE001 - a hook must never fail the user's command
-        from .errors import EllGitError
-
-        expected = isinstance(exc, (OSError, EllGitError)) or type(exc).__name__ == "SyncError"
+        expected = isinstance(exc, (OSError, EllGitError))
         detail = str(exc) if expected else f"{type(exc).__name__}: {exc} (please report this)"
         print(f"ell-git: {name} hook could not share refs/ell: {detail}; your git command is unaffected",
               file=sys.stderr)
@@ -348,8 +348,6 @@ def _git(root: str | os.PathLike[str], *args: str, check: bool | None = True) ->
                           stdin=subprocess.DEVNULL, env={**os.environ, "LC_ALL": "C"})
     if proc.returncode != 0:
         if check:
-            from .sync import SyncError
-
             raise SyncError(f"git {' '.join(args[:2])} failed in {root}: {proc.stderr.strip() or proc.returncode}")
         return "" if check is False else None  # type: ignore[return-value]
     return proc.stdout.strip()
@@ -359,8 +357,6 @@ def _toplevel(repo_path: str | os.PathLike[str]) -> Path:
     out = subprocess.run(["git", "-C", str(repo_path), "rev-parse", "--absolute-git-dir"],
                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if out.returncode != 0:
-        from .sync import SyncError
-
         raise SyncError(f"not a git repository: {repo_path}: run `git init` there or pass the repository path")
     top = _git(repo_path, "rev-parse", "--show-toplevel", check=False)
     return Path(top or out.stdout.strip())

@@ -25,6 +25,8 @@ import pygit2
 
 from ell.store import FORMAT_VERSION
 
+from .errors import NewerFormatError
+
 #: Strings larger than this move to their own blob; data URLs (images) from this size on.
 LARGE_STRING = 64 * 1024
 LARGE_DATA_URL = 4 * 1024
@@ -38,10 +40,6 @@ BLOB = pygit2.enums.FileMode.BLOB
 TREE = pygit2.enums.FileMode.TREE
 
 CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-
-
-class NewerFormatError(RuntimeError):
-    """The repository holds data written by a newer ell-git."""
 
 
 def check_format(fmt: Any) -> None:

@@ -21,6 +21,7 @@ import pygit2
 from . import autocommit, cache, costs, layout, refs, refscan, search, validate
 from .catalog import Catalog, in_clauses
 from .costs import Costs
+from .errors import NotFound
 from .evalreader import Evaluations
 from .traces import Traces
 from .notes import Annotations
@@ -55,13 +56,6 @@ _VN = re.compile(r"^v(\d+)$")
 DEP_DEPTH = 3
 #: A vN beyond this is no version (and would not fit SQLite's integers).
 _MAX_VN = 2**62
-
-
-class NotFound(KeyError):
-    """No such LMP, version or invocation (the message says which)."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "not found"
 
 
 class Reader(Catalog, Evaluations, Annotations, Costs, Traces):

@@ -23,6 +23,8 @@ from typing import Callable
 
 import pygit2
 
+from .errors import CasConflict, DamagedRef
+
 ROOT = "refs/ell/"
 LMP_PREFIX = "refs/ell/lmp/"
 INV_PREFIX = "refs/ell/inv/"
@@ -134,14 +136,6 @@ def ell_refs(repo: pygit2.Repository, *, notes: bool = False) -> dict[str, str]:
         if name.startswith(prefixes) and ref.type == pygit2.enums.ReferenceType.DIRECT:
             out[name] = str(ref.target)
     return out
-
-
-class CasConflict(Exception):
-    """The ref moved between reading its tip and updating it."""
-
-
-class DamagedRef(RuntimeError):
-    """The ref points to an object the repository does not have: nothing is built on it."""
 
 
 def read_tip(repo: pygit2.Repository, refname: str) -> tuple[pygit2.Reference | None, pygit2.Oid | None]:

@@ -25,7 +25,7 @@ from ell.redaction import Policy, current, redact_source, redact_text, redact_va
 from ell.redaction.policy import merged
 
 from . import layout, refs
-from .errors import EllGitError
+from .errors import SecretsFound
 
 __all__ = ["Finding", "SecretsFound", "repository_redaction", "policy_for", "scan", "refusal"]
 
@@ -56,14 +56,6 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class SecretsFound(EllGitError):
-    """A push refused because what it would send holds secrets (see `refusal` for the message)."""
-
-    def __init__(self, message: str, findings: list[Finding]) -> None:
-        super().__init__(message)
-        self.findings = findings
 
 
 def repository_redaction(git_dir: str) -> tuple[list[str], list[str]]:

@@ -16,7 +16,7 @@ from typing import Iterable
 
 import pygit2
 
-from .errors import EllGitError
+from .errors import InvalidShareSetting
 
 __all__ = ["PARTS", "InvalidShareSetting", "shared_parts", "parse", "push_refspecs", "part_of", "describe"]
 
@@ -35,10 +35,6 @@ _REFSPECS = {
 }
 #: With everything shared, any other ``refs/notes/ell*`` (a future kind of note) travels too.
 _ALL_NOTES = "refs/notes/ell*:refs/notes/ell*"
-
-
-class InvalidShareSetting(EllGitError):
-    """``git config ell.share`` names something that is not a part."""
 
 
 def parse(value: str | None) -> frozenset[str]:

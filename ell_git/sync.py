@@ -30,6 +30,7 @@ from typing import Any, Callable
 import pygit2
 
 from . import refs
+from .errors import SyncError
 from .repo import open_repository
 
 __all__ = [
@@ -71,18 +72,6 @@ def fetch_refspecs(remote: str) -> list[str]:
     """
     specs = [f"+refs/ell/{ns}/*:{TRACKING_PREFIX}{remote}/{ns}/*" for ns in (*MERGED_NAMESPACES, *FETCHED_NAMESPACES)]
     return specs + [f"+refs/notes/ell*:{TRACKING_PREFIX}{remote}/notes/ell*"]
-
-
-class SyncError(Exception):
-    """An expected failure (unknown remote, network, auth, rejected push): one line, cause and fix.
-
-    `diverged` is True when a push was refused only because the remote has history this clone lacks,
-    which `sync` resolves by pulling first. (A flag, not a subclass: callers match on the class name.)
-    """
-
-    def __init__(self, message: str, *, diverged: bool = False) -> None:
-        super().__init__(message)
-        self.diverged = diverged
 
 
 @dataclass
@@ -343,11 +332,7 @@ def _display_name(repo: pygit2.Repository, tip: pygit2.Oid, escaped: str) -> str
             return name
     except (KeyError, ValueError, AttributeError):
         pass
-    try:
-        from .refs import unescape  # the store's escaping; absent in a partial install
-    except ImportError:
-        return escaped
-    return unescape(escaped) or escaped
+    return refs.unescape(escaped) or escaped
 
 
 # -- notes: union of lines, like `git notes merge -s cat_sort_uniq` -------------------------------

@@ -31,7 +31,7 @@ class LiveServer:
         self.repo = repo
         env = {**os.environ, "PYTHONUNBUFFERED": "1",
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        code = "import sys; from ell.cli import main; sys.exit(main())"
+        code = "import sys; from ell_git.cli import main; sys.exit(main())"
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code, "web", str(repo), "--host", "127.0.0.1", "--port", "0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,

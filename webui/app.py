@@ -17,6 +17,8 @@ from flask import Flask, Response, jsonify, render_template, request, send_file
 from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
+from ell_git.errors import NewerFormatError
+
 from . import format as fmt
 from . import hosts, templating, tracing, warmup
 from .data import Data
@@ -41,10 +43,8 @@ def htmx_js_path() -> Path:
 
 def open_reader(repo_path: str | os.PathLike[str]) -> Any:
     """`ell_git.Reader` over the repository at or above `repo_path` (it only writes its cache)."""
-    try:
-        from ell_git import Reader
-    except ImportError:  # the package's re-export may lag behind the module
-        from ell_git.reader import Reader
+    from ell_git import Reader
+
     return Reader(repo_path)
 
 
@@ -63,7 +63,6 @@ def create_app(repo_path: str | os.PathLike[str], *, feedback: bool = False, tes
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config.update(
         TESTING=testing,
-        ELL_REPO=str(repo_path),
         ELL_FEEDBACK=feedback,
         # Templates are fixed at install time; skipping the mtime check saves time on every render.
         TEMPLATES_AUTO_RELOAD=False,
@@ -139,7 +138,7 @@ def _register_errors(app: Flask) -> None:
         if isinstance(exc, HTTPException):  # pragma: no cover - handled above
             return http_error(exc)
         title, detail = "Internal Server Error", "Something went wrong while reading the repository."
-        if type(exc).__name__ == "NewerFormatError":  # ell_git's: its one line says what to do
+        if isinstance(exc, NewerFormatError):  # its one line says what to do
             log.error("%s", exc)
             detail = str(exc)
         else:

@@ -10,6 +10,8 @@ import dataclasses
 from typing import Any, Callable, TypeVar
 
 from ell_git import masking
+from ell_git.errors import InvalidShareSetting
+from ell_git.errors import NotFound as ReaderNotFound
 
 T = TypeVar("T")
 
@@ -34,21 +36,12 @@ def plain(obj: Any) -> Any:
     return obj
 
 
-def _reader_not_found() -> type[Exception]:
-    try:
-        from ell_git.reader import NotFound as ReaderNotFound
-    except ImportError:  # another reader (tests may hand one in): its KeyErrors mean "unknown"
-        return KeyError
-    return ReaderNotFound
-
-
 class Data:
     """One Reader shared by all requests (`ell_git.Reader` is thread-safe: one SQLite
     connection behind its own lock), with its "unknown name/id" error mapped to `NotFound`."""
 
     def __init__(self, reader: Any) -> None:
         self.reader = reader
-        self._not_found = _reader_not_found()
         repo = getattr(reader, "repo", None)
         if repo is not None:  # this repository's `git config ell.allow` / `ell.redact` apply to masking too
             from ell_git.secrets import policy_for
@@ -58,7 +51,7 @@ class Data:
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
             return fn(*args, **kwargs)
-        except self._not_found as exc:
+        except ReaderNotFound as exc:
             raise NotFound(str(exc)) from exc
 
     # -- the reader's API, one method each ------------------------------------------------
@@ -69,18 +62,12 @@ class Data:
         return plain(self._call(self.reader.lmps))
 
     def lmp_page(self, q: str | None, limit: int, offset: int) -> dict[str, Any]:
-        """One page of LMPs by name (`ell_git.Reader.lmp_page`); a reader without it pages `lmps()`."""
-        fn = getattr(self.reader, "lmp_page", None)
-        if callable(fn):
-            return plain(self._call(fn, q, limit, offset))
-        rows = [l for l in self.lmps() if not q or q.casefold() in l["name"].casefold()]
-        return {"items": rows[offset : offset + limit], "total": len(rows), "limit": limit, "offset": offset,
-                "q": q or ""}
+        """One page of LMPs by name (`ell_git.Reader.lmp_page`)."""
+        return plain(self._call(self.reader.lmp_page, q, limit, offset))
 
     def lmp_names(self) -> list[str]:
         """Every LMP name, sorted (cached by the reader until something changes)."""
-        fn = getattr(self.reader, "lmp_names", None)
-        return list(self._call(fn)) if callable(fn) else [l["name"] for l in self.lmps()]
+        return list(self._call(self.reader.lmp_names))
 
     def running(self, names: list[str] | None = None) -> dict[str, Any]:
         """LMP name -> the older version its newest calls run (after a revert), and since when;
@@ -108,22 +95,18 @@ class Data:
     def invocation(self, inv_id: str) -> dict[str, Any]:
         return masking.invocation(plain(self._call(self.reader.invocation, inv_id)))
 
-    # What calls cost (ell_git.costs, priced when read); readers without cost methods show none.
+    # What calls cost (ell_git.costs, priced when read).
     def cost(self, name: str | None = None, version: str | None = None) -> dict[str, Any] | None:
-        fn = getattr(self.reader, "cost", None)
-        return plain(self._call(fn, name, version)) if callable(fn) else None
+        return plain(self._call(self.reader.cost, name, version))
 
     def costs_by_lmp(self) -> dict[str, Any]:
-        fn = getattr(self.reader, "costs_by_lmp", None)
-        return plain(self._call(fn)) if callable(fn) else {}
+        return plain(self._call(self.reader.costs_by_lmp))
 
     def costs_by_version(self, name: str) -> dict[str, Any]:
-        fn = getattr(self.reader, "costs_by_version", None)
-        return plain(self._call(fn, name)) if callable(fn) else {}
+        return plain(self._call(self.reader.costs_by_version, name))
 
     def cost_of(self, invocation_ids: list[str]) -> dict[str, Any] | None:
-        fn = getattr(self.reader, "cost_of", None)
-        return plain(self._call(fn, invocation_ids)) if callable(fn) else None
+        return plain(self._call(self.reader.cost_of, invocation_ids))
 
     # Per-version evaluation means and thumbs (LMP page's "did it get better"); none for other readers.
     def version_scores(self, name: str) -> dict[str, dict[str, float]]:
@@ -150,8 +133,7 @@ class Data:
 
     def problems(self) -> dict[str, Any]:
         """What the reader skipped as unreadable (`ell_git.Reader.problems`): a count and a summary line."""
-        fn = getattr(self.reader, "problems", None)
-        return plain(fn()) if callable(fn) else {"count": 0, "summary": "", "where": []}
+        return plain(self.reader.problems())
 
     def sharing(self) -> dict[str, Any]:
         """What this clone shares with remotes (``git config ell.share``): parts, and a note when
@@ -163,7 +145,7 @@ class Data:
             return {"shared": list(PARTS), "not_shared": [], "note": None}
         try:
             parts = shared_parts(repo)
-        except Exception as exc:  # an invalid setting: ell push refuses with this same sentence
+        except InvalidShareSetting as exc:  # ell push refuses with this same sentence
             return {"shared": [], "not_shared": [], "note": str(exc)}
         return {"shared": [p for p in PARTS if p in parts], "not_shared": [p for p in PARTS if p not in parts],
                 "note": describe(parts)}

@@ -11,7 +11,7 @@ import sys
 from click.testing import CliRunner
 
 import ell
-from ell.cli import cli
+from ell_git.cli import cli
 
 
 def run(*args: str):
@@ -112,7 +112,7 @@ def test_gc_packs_and_forgets(history_repo):
 
 
 def test_real_subprocess_and_colour_only_on_tty(history_repo):
-    out = subprocess.run([sys.executable, "-m", "ell.cli", "log", "story.write", "--repo", str(history_repo)],
+    out = subprocess.run([sys.executable, "-m", "ell_git.cli", "log", "story.write", "--repo", str(history_repo)],
                          capture_output=True, text=True, check=True).stdout
     assert "\x1b[" not in out and out.startswith("v2 ")
     r = CliRunner().invoke(cli, ["log", "story.write", "--repo", str(history_repo)], color=True)
@@ -122,7 +122,7 @@ def test_real_subprocess_and_colour_only_on_tty(history_repo):
 def test_demo_builds_offline(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     target = tmp_path / "demo"
-    done = subprocess.run([sys.executable, "-m", "ell.cli", "demo", str(target), "--no-serve"],
+    done = subprocess.run([sys.executable, "-m", "ell_git.cli", "demo", str(target), "--no-serve"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     # hello is evaluated at v2 and v3 (the shouting helper makes v3 worse): the evaluation pages have a story.
@@ -143,7 +143,7 @@ def test_demo_serves_on_a_free_port_and_leaves_no_folder(tmp_path, monkeypatch):
     (tmp_path / "tmp").mkdir()
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        proc = subprocess.Popen([sys.executable, "-m", "ell.cli", "demo", "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "ell_git.cli", "demo", "--port", str(port)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "TMPDIR": str(tmp_path / "tmp")})
         try:

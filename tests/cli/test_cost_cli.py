@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from ell.cli import cli
+from ell_git.cli import cli
 
 
 def run(*args: str):

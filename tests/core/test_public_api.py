@@ -47,7 +47,7 @@ def test_reading_history_does_not_import_the_openai_sdk():
 
     script = """
 import sys
-import ell, ell.cli, ell_git, webui.server
+import ell, ell_git.cli, ell_git, webui.server
 assert "openai" not in sys.modules, "imported openai"
 import openai
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from ell.cli import cli
+from ell_git.cli import cli
 
 
 def run(*args: str) -> Any:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import ell
-from ell.cli import cli
+from ell_git.cli import cli
 from ell.testing import Reply, ToolCall
 from ell_git import Reader
 from ell_git.export import export

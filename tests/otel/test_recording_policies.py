@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import ell
 import ell.recording
-from ell.cli import cli
+from ell_git.cli import cli
 from ell.testing import Reply
 from ell_git import Reader
 from webui.app import create_app

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-ELL = [sys.executable, "-c", "from ell.cli import main; main()"]
+ELL = [sys.executable, "-c", "from ell_git.cli import main; main()"]
 
 
 def git(path: Path | str, *args: str, check: bool = True, env: dict[str, str] | None = None,

@@ -45,7 +45,7 @@ def test_examples_record_no_redaction(example: Path, tmp_path: Path) -> None:
 
 
 def test_ell_demo_records_no_redaction(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-c", "from ell.cli import main; main()", "demo", str(tmp_path / "demo"),
+    done = subprocess.run([sys.executable, "-c", "from ell_git.cli import main; main()", "demo", str(tmp_path / "demo"),
                            "--no-serve"], capture_output=True, text=True, timeout=600,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr[-3000:]

@@ -29,7 +29,7 @@ class Server:
     def __init__(self, repo: Path, *args: str, code: str | None = None) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
         command = [sys.executable, "-c", code] if code else [
-            sys.executable, "-c", "from ell.cli import main; main()", "web", str(repo), "--port", "0", *args]
+            sys.executable, "-c", "from ell_git.cli import main; main()", "web", str(repo), "--port", "0", *args]
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
         url = next((w for w in line.split() if w.startswith("http://")), None)

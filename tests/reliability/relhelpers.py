@@ -185,7 +185,7 @@ class WebServer:
         root = Path(__file__).resolve().parents[2]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-        code = "import sys; from ell.cli import main; sys.exit(main())"
+        code = "import sys; from ell_git.cli import main; sys.exit(main())"
         args = extra or ("--port", "0")
         self.proc = subprocess.Popen([sys.executable, "-c", code, "web", str(repo), *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=root)

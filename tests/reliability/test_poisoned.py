@@ -31,7 +31,7 @@ LMP = "app.hello"
 def ell(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The `ell` command as a user runs it, in `repo`."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-c", "import sys; from ell.cli import main; sys.exit(main())", *args],
+    return subprocess.run([sys.executable, "-c", "import sys; from ell_git.cli import main; sys.exit(main())", *args],
                           cwd=repo, capture_output=True, text=True, env=env, timeout=120)
 
 

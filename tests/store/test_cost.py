@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 import ell
-from ell.cli import cli
+from ell_git.cli import cli
 from ell.store import InvocationRecord
 from ell.testing import Reply
 from ell_git import GitStore, Reader, prices

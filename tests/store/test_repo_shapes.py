@@ -100,7 +100,7 @@ print(len(caught), [str(w.message) for w in caught])
 
 
 def test_sha256_repository_is_one_clear_line_in_the_cli(sha256_repo):
-    out = subprocess.run([sys.executable, "-m", "ell.cli", "log"], capture_output=True, text=True, timeout=60,
+    out = subprocess.run([sys.executable, "-m", "ell_git.cli", "log"], capture_output=True, text=True, timeout=60,
                          env=python_env(), cwd=sha256_repo)
     assert out.returncode == 1
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1

@@ -15,7 +15,7 @@ from ell_git import GitStore, Reader
 
 def test_exported_names():
     assert sorted(ell_git.__all__) == sorted([
-        "GitStore", "InvocationDetail", "InvocationPage", "InvocationRow", "Lmp", "NewerFormatError", "NotFound",
+        "EllGitError", "GitStore", "InvocationDetail", "InvocationPage", "InvocationRow", "Lmp", "NewerFormatError", "NotFound",
         "Problems", "Reader", "SeriesPoint", "Stats", "Version", "VersionDiff", "VersionSource", "escape_name", "open_store",
         "unescape_name",
     ])

@@ -32,7 +32,7 @@ def _usd(v: float | None) -> str:
 def set_(model: str, input_: float, output: float, cached_input: float | None, since: str | None, repo: str,
          as_json: bool) -> None:
     """Price MODEL for this repository (a private deployment, a fine-tuned model, a negotiated rate)."""
-    from ell_git import prices as p
+    from .. import prices as p
 
     with open_reader(repo) as reader:
         try:
@@ -56,7 +56,7 @@ def set_(model: str, input_: float, output: float, cached_input: float | None, s
 @friendly_errors
 def unset(model: str, since: str | None, repo: str) -> None:
     """Drop this repository's price of MODEL (the shipped list price, if any, applies again)."""
-    from ell_git import prices as p
+    from .. import prices as p
 
     with open_reader(repo) as reader:
         try:
@@ -81,7 +81,7 @@ def unset(model: str, since: str | None, repo: str) -> None:
 @friendly_errors
 def list_(model: str | None, local_only: bool, all_dates: bool, repo: str, as_json: bool) -> None:
     """Prices in force now (team prices first, then the shipped list prices); MODEL: how it resolves."""
-    from ell_git import prices as p
+    from .. import prices as p
 
     with open_reader(repo) as reader:
         local = p.local_entries(reader.repo)

@@ -1,7 +1,7 @@
 """The `ell` command: history (log/show/diff/invocations), the web UI, sync, hooks, gc, forget, demo.
 
-Each command family lives in its own module; this one assembles the click group. `ell` core knows
-only the store protocol, so every command imports `ell_git` / `webui` lazily.
+Each command family lives in its own module; this one assembles the click group. Commands import the
+store's modules when they run, so `ell --help` stays quick; only `web` and `demo` import `webui`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import warnings
 
 import click
 
-from ..__version__ import __version__
+from ell.__version__ import __version__
 from . import demo, evals, forget, history, maintenance, prices, remote, web
 
 

@@ -174,7 +174,7 @@ def _build_and_serve(target: Path, no_serve: bool, host: str, port: int, tempora
     with serve() as server:
         build(target, server.env(), out=click.echo)
 
-    from ell_git import Reader
+    from ..reader import Reader
 
     with Reader(target) as reader:
         lmps = reader.lmps()

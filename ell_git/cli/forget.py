@@ -36,9 +36,9 @@ def forget(ids: tuple[str, ...], lmp: str | None, version: str | None, before: d
     (criteria combine), with the feedback given on them; --secrets replaces secrets recorded before
     redaction. Only refs/ell/* and refs/notes/ell* are rewritten; the force pushes that do the same
     on each remote are printed (and `ell push`/`pull`/`sync` wait for them)."""
-    from ell_git.leases import abandon as abandon_remote
-    from ell_git.forget import forget as run_forget
-    from ell_git.repo import open_repository
+    from ..leases import abandon as abandon_remote
+    from ..forget import forget as run_forget
+    from ..repo import open_repository
 
     if abandon:
         found = abandon_remote(open_repository(repo, create=False), abandon)

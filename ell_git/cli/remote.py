@@ -18,7 +18,7 @@ def _sync_command(action: str, doc: str, pushes: bool) -> click.Command:
     @json_option
     @friendly_errors
     def command(remote: str, repo: str, as_json: bool, allow_secrets: bool = False) -> None:
-        from ell_git import sync
+        from .. import sync
 
         options = {"allow_secrets": allow_secrets} if pushes else {}
         report = getattr(sync, action)(repo, remote, **options)
@@ -46,7 +46,7 @@ def hooks() -> None:
 @friendly_errors
 def hooks_install(repo: str) -> None:
     """Add pre-push/post-merge/post-checkout hooks (existing hooks are kept)."""
-    from ell_git.hooks import install_hooks
+    from ..hooks import install_hooks
 
     for line in install_hooks(repo) or ["hooks already installed"]:
         click.echo(line)
@@ -57,7 +57,7 @@ def hooks_install(repo: str) -> None:
 @friendly_errors
 def hooks_uninstall(repo: str) -> None:
     """Remove exactly what `ell hooks install` added."""
-    from ell_git.hooks import uninstall_hooks
+    from ..hooks import uninstall_hooks
 
     for line in uninstall_hooks(repo) or ["no ell hooks installed"]:
         click.echo(line)
@@ -71,6 +71,6 @@ COMMANDS = (pull, push, sync, hooks)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def hooks_run(hook: str, args: tuple[str, ...]) -> None:
     """Entry point of the installed hook scripts (never fails the user's git command)."""
-    from ell_git.hooks import run_hook
+    from ..hooks import run_hook
 
     raise SystemExit(run_hook(hook, list(args)))

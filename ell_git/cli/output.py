@@ -10,6 +10,8 @@ from typing import Any, Callable
 
 import click
 
+from ..errors import EllGitError, InvalidShareSetting
+
 repo_option = click.option(
     "--repo", "repo", default=".", show_default=True, type=click.Path(file_okay=False, path_type=str),
     help="A path inside the repository to act on.",
@@ -18,21 +20,18 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Expected failures (unknown LMP, not a repository, sync refused...) become one clear line."""
+    """Expected failures (unknown LMP, not a repository, sync refused, newer format...) become one clear line."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ell_git import NotFound
-        from ell_git.errors import EllGitError
-
         try:
             return fn(*args, **kwargs)
-        except (NotFound, EllGitError) as exc:
-            raise click.ClickException(str(exc)) from None
-        except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
+        except (EllGitError, FileNotFoundError, NotADirectoryError, PermissionError) as exc:
             raise click.ClickException(str(exc)) from None
         except Exception as exc:
-            if type(exc).__name__ in ("SyncError", "NewerFormatError", "GitError", "NotARepository"):
+            import pygit2  # here, not at the top: `ell --help` need not load libgit2
+
+            if isinstance(exc, pygit2.GitError):  # libgit2's own one line (an unreadable repository...)
                 raise click.ClickException(str(exc)) from None
             raise
 
@@ -42,7 +41,7 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def open_reader(repo: str) -> Any:
     import pygit2
 
-    from ell_git import Reader
+    from ..reader import Reader
 
     if pygit2.discover_repository(os.path.abspath(repo)) is None:
         raise click.ClickException(f"not a git repository (or any parent): {os.path.abspath(repo)}; "
@@ -78,9 +77,9 @@ def short(version_id: str) -> str:
 
 def share_note(reader: Any) -> str | None:
     """What this clone does not share (``git config ell.share``), for `ell log`; None if it shares all."""
-    from ell_git.share import describe, shared_parts
+    from ..share import describe, shared_parts
 
     try:
         return describe(shared_parts(reader.repo))
-    except Exception as exc:  # an invalid setting: say so, it is what push will say too
+    except InvalidShareSetting as exc:  # say so: it is what push will say too
         return str(exc)

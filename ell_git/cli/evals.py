@@ -117,7 +117,7 @@ def _params(params: dict[str, Any]) -> str:
 def export(lmp: str, version: Optional[str], min_score: Optional[float], fmt: str, output: str, repo: str,
            with_cost: bool = False) -> None:
     """Write LMP's invocations (messages + completion) as a fine-tuning or preference dataset."""
-    from ell_git.export import export as write
+    from ..export import export as write
 
     with open_reader(repo) as reader:
         if output == "-":

@@ -10,7 +10,7 @@ import click
 from .output import emit_json, friendly_errors, json_option, open_reader, repo_option, share_note, short, when
 
 if TYPE_CHECKING:
-    from ell_git.views import VersionDiff
+    from ..views import VersionDiff
 
 
 @click.command()
@@ -111,8 +111,8 @@ def _split_ref(spec: str) -> tuple[str, str]:
 @friendly_errors
 def show(spec: str, repo: str, as_json: bool) -> None:
     """One version's source, closure and metadata (latest unless @vN or @version-id is given)."""
-    from ell_git import masking
-    from ell_git.secrets import policy_for
+    from .. import masking
+    from ..secrets import policy_for
 
     name, ref = _split_ref(spec)
     with open_reader(repo) as reader:
@@ -213,7 +213,7 @@ def invocations(lmp: str | None, version: str | None, limit: int, offset: int, q
     with open_reader(repo) as reader:
         if lmp is not None and not reader.versions(lmp):
             reader.version(lmp)  # clear error for an unknown LMP
-        from ell_git.costs import money
+        from ..costs import money
 
         page = reader.invocations(lmp=lmp, version=version, q=q, limit=limit, offset=offset, min_cost=min_cost,
                                   trace=trace)

@@ -18,7 +18,7 @@ from .output import emit_json, friendly_errors, json_option, repo_option
 @friendly_errors
 def gc(before: dt.datetime | None, repo: str, as_json: bool) -> None:
     """Pack ell's objects and report the repository's size."""
-    from ell_git.gc import gc as run_gc
+    from ..gc import gc as run_gc
 
     report = run_gc(repo, before.date() if before else None)
     if as_json:
@@ -36,7 +36,7 @@ def gc(before: dt.datetime | None, repo: str, as_json: bool) -> None:
 def doctor(repair: bool, repo: str, as_json: bool) -> None:
     """Check every ell ref in depth (all objects present), every record against the format, the
     journals and the read cache; exit status 1 while something is wrong."""
-    from ell_git.doctor import diagnose
+    from ..doctor import diagnose
 
     report = diagnose(repo, repair=repair)
     if as_json:
