@@ -86,7 +86,7 @@ def test_a_dependency_added_then_dropped_shows_its_code(tmp_path: Path, model_se
     from user_module import import_version
     from webui import create_app
 
-    from ell.cli import cli
+    from ell_git.cli import cli
 
     repo = tmp_path / "repo"
     ell.init(store=str(repo), default_client=model_server.client(max_retries=0, timeout=10), autocommit=False)
