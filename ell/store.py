@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any, ContextManager, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .freeze import Freezer
 
@@ -96,7 +97,7 @@ class Freezable(Protocol):
 
     freezer: Freezer
 
-    def freeze(self, *lmps: Any) -> ContextManager[None]:
+    def freeze(self, *lmps: Any) -> AbstractContextManager[None]:
         """Within the block, calls of `lmps` identical to a recorded call return its outputs."""
         return self.freezer.freeze(*lmps)
 
