@@ -34,8 +34,9 @@ class Freezer:
     def __init__(self, lookup: Lookup, flush: Optional[Callable[..., Any]] = None) -> None:
         self._lookup = lookup
         self._flush = flush
-        # Counts, not a set: a name stays frozen until the outermost block freezing it exits.
-        self._frozen: collections.Counter[str] = collections.Counter()
+        #: Frozen name -> how many blocks freeze it (a count, not a set: a name stays frozen until the
+        #: outermost block freezing it exits). Names whose blocks all exited are removed.
+        self.frozen: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
 
     @contextmanager
@@ -44,16 +45,16 @@ class Freezer:
         across threads (the frozen names are per store)."""
         names = [lmp_name(x) for x in lmps]
         with self._lock:
-            self._frozen.update(names)
+            self.frozen.update(names)
         try:
             yield
         finally:
             with self._lock:
-                self._frozen.subtract(names)
-                self._frozen += collections.Counter()  # drop zero counts
+                self.frozen.subtract(names)
+                self.frozen += collections.Counter()  # drop zero counts: membership means frozen
 
     def is_frozen(self, name: str) -> bool:
-        return self._frozen.get(name, 0) > 0
+        return name in self.frozen
 
     def cached_outputs(self, version_id: str, key: str) -> list[Any] | None:
         """The recorded outputs for `key`, flushing and looking again on a miss; None: call the model."""
