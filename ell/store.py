@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+from .freeze import Freezer
 
 #: Bumped when the shape of stored records changes; readers refuse newer formats.
 FORMAT_VERSION = 1
@@ -76,6 +78,35 @@ class Store(Protocol):
         """Return once everything recorded before the call is durable (or `timeout` passed)."""
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Freezable(Protocol):
+    """Optional: a store that replays recorded outputs (ell-ai's ``with store.freeze(lmp): ...``).
+
+    To implement: a `freezer` attribute, ``Freezer(lookup, flush)`` (`ell.freeze`), where
+    ``lookup(version_id, key)`` returns the outputs of the newest error-free recorded call of that
+    version with that freeze key (`cache_key`), or None. The lookup is the only store-specific part.
+
+    Defaults (subclass `Freezable` to inherit them): `freeze`, `is_frozen` and `cached_outputs`
+    delegate to the freezer, which owns the semantics: a name stays frozen until the outermost
+    block freezing it exits, and a miss is looked up again after `flush`. Override `cached_outputs`
+    to handle a failing lookup your way; by default the exception reaches `ell`, which warns once and
+    calls the model. `ell` asks `is_frozen` on every call of a tracked function: keep it cheap.
+    """
+
+    freezer: Freezer
+
+    def freeze(self, *lmps: Any) -> AbstractContextManager[None]:
+        """Within the block, calls of `lmps` identical to a recorded call return its outputs."""
+        return self.freezer.freeze(*lmps)
+
+    def is_frozen(self, name: str) -> bool:
+        return name in self.freezer.frozen  # `Freezer.is_frozen` inlined: asked on every call
+
+    def cached_outputs(self, version_id: str, key: str) -> list[Any] | None:
+        """JSON form (or live objects) of the recorded outputs of an identical call, or None."""
+        return self.freezer.cached_outputs(version_id, key)
 
 
 # -- optional hooks: evaluations and human feedback ------------------------------------------------
@@ -184,9 +215,8 @@ def cache_key(version_id: str, args_json: bytes, globals_json: bytes) -> str:
     return h.hexdigest()[:32]
 
 
-class MemoryStore:
-    """Keeps records in memory. Implements `Store`, the optional `cached_outputs` hook for freeze and
-    the optional `EvaluationHooks`."""
+class MemoryStore(Freezable):
+    """Keeps records in memory. Implements `Store`, `Freezable` and the optional `EvaluationHooks`."""
 
     def __init__(self) -> None:
         self.versions: dict[str, VersionRecord] = {}
@@ -194,7 +224,7 @@ class MemoryStore:
         self.evaluation_runs: list[EvaluationRunRecord] = []
         self.feedback: list[FeedbackRecord] = []
         self._lock = threading.Lock()
-        self._frozen: set[str] = set()
+        self.freezer = Freezer(self._lookup)  # nothing is ever queued: no flush
 
     def record_version(self, version: VersionRecord) -> None:
         with self._lock:
@@ -210,20 +240,7 @@ class MemoryStore:
     def close(self) -> None:
         return None
 
-    # -- freeze (ell-ai's `store.freeze`) -------------------------------------------------
-    def is_frozen(self, version_name: str) -> bool:
-        return version_name in self._frozen
-
-    @contextmanager
-    def freeze(self, *lmps: Any) -> Iterator[None]:
-        names = {getattr(l, "__ell_name__", getattr(l, "__qualname__", str(l))) for l in lmps}
-        self._frozen |= names
-        try:
-            yield
-        finally:
-            self._frozen -= names
-
-    def cached_outputs(self, version_id: str, key: str) -> list[Any] | None:
+    def _lookup(self, version_id: str, key: str) -> list[Any] | None:
         from .serialize import call_cache_key
 
         with self._lock:

@@ -1,8 +1,7 @@
-"""Reading evaluations: the `Reader` methods behind `ell eval` and the web UI's evaluation pages.
+"""Reading evaluations: `Reader.evals`, behind `ell eval` and the web UI's evaluation pages.
 
-A mixin of `Reader` (it uses the reader's repository, lock and `versions`). It walks every
-``refs/ell/eval/*`` and fetched ``refs/ell/remotes/*/eval/*`` history once per change of their tips
-(tens to hundreds of commits: no SQLite needed) and reads a run's results only when asked.
+It walks every ``refs/ell/eval/*`` and fetched ``refs/ell/remotes/*/eval/*`` history once per change
+of their tips (tens to hundreds of commits: no SQLite needed) and reads a run's results only when asked.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 import threading
 import warnings
 from dataclasses import replace
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import orjson
 import pygit2
@@ -19,6 +18,7 @@ from . import layout
 from .evals import DATASET, EVAL_PREFIX, EVALUATION, RESULTS, RUN, T_EVAL_ID, T_FORMAT, T_RUN, history
 from .evalviews import EvalDefinition, EvalDetail, EvalRun, EvalSummary, Labeler, RunComparison, RunResults, ScoreRow
 from .refs import REMOTES_PREFIX, escape
+from .refscan import RefWatch
 from .versions import parse_trailers, split_message
 
 
@@ -55,28 +55,36 @@ def _number(v: Any) -> Optional[float]:
 
 
 class Evaluations:
-    """Evaluation methods of `Reader`."""
+    """The evaluations of one repository (a `Reader` holds one as `reader.evals`).
 
-    repo: pygit2.Repository
-    _lock: threading.RLock
+    `lock` is the reader's (one repository handle); `versions(name)` numbers the versions a run
+    evaluated; `watch` tells when no ref moved, so nothing is listed again."""
 
-    def versions(self, name: str) -> list[Any]: ...  # provided by Reader
+    def __init__(self, repo: pygit2.Repository, lock: threading.RLock, versions: Callable[[str], list[Any]],
+                 watch: RefWatch | None = None) -> None:
+        self.repo = repo
+        self._lock = lock
+        self._versions = versions
+        self._watch = watch
+        self._cache: tuple[Any, tuple[dict[str, EvalDefinition], dict[str, EvalRun]]] | None = None
+        self._fp: tuple[object, ...] | None = None
+        #: Commits and refs skipped as unreadable -> why (each warned once; `Reader.problems` counts them).
+        self.problems: dict[str, str] = {}
 
     def _eval_scan(self) -> tuple[dict[str, EvalDefinition], dict[str, EvalRun]]:
         """(definitions by evaluation id, runs by run id), re-read when an eval ref moved."""
-        watch = self.__dict__.get("_watch")  # no ref moved (ell_git.refscan): no O(refs) listing
-        fp = watch.fingerprint() if watch is not None else None
-        cached = self.__dict__.get("_eval_cache")
-        if fp is not None and cached is not None and self.__dict__.get("_eval_fp") == fp:
+        fp = self._watch.fingerprint() if self._watch is not None else None  # no O(refs) listing if unmoved
+        cached = self._cache
+        if fp is not None and cached is not None and self._fp == fp:
             return cached[1]
         tips = {r.name: str(r.resolve().target) for r in self.repo.references.iterator() if _is_eval_ref(r.name)}
         key = tuple(sorted(tips.items()))
         if cached is not None and cached[0] == key:
-            self.__dict__["_eval_fp"] = fp
+            self._fp = fp
             return cached[1]
         definitions: dict[str, EvalDefinition] = {}
         runs: dict[str, EvalRun] = {}
-        problems: dict[str, str] = self.__dict__.setdefault("_eval_problems", {})
+        problems = self.problems
         # Oldest first, so the first commit of a definition seen twice (two clones) is the one kept.
         for c in reversed(self._readable_history(tips, problems)):
             t = parse_trailers(c.message)
@@ -96,8 +104,8 @@ class Evaluations:
                     warnings.warn(f"ell: evaluation commit {str(c.id)[:12]} cannot be read ({type(exc).__name__}: "
                                   f"{exc}): skipped; run `ell doctor`", RuntimeWarning, stacklevel=2)
                 problems[str(c.id)] = f"{type(exc).__name__}: {exc}"
-        self.__dict__["_eval_cache"] = (key, (definitions, runs))
-        self.__dict__["_eval_fp"] = fp
+        self._cache = (key, (definitions, runs))
+        self._fp = fp
         return definitions, runs
 
     def _readable_history(self, tips: dict[str, str], problems: dict[str, str]) -> list[pygit2.Commit]:
@@ -121,7 +129,7 @@ class Evaluations:
 
     def _vn(self, lmp: str, cache: dict[str, dict[str, int]]) -> dict[str, int]:
         if lmp not in cache:
-            cache[lmp] = {v.version_id: v.vn for v in self.versions(lmp)}
+            cache[lmp] = {v.version_id: v.vn for v in self._versions(lmp)}
         return cache[lmp]
 
     def _numbered(self, runs: list[EvalRun]) -> list[EvalRun]:
@@ -153,7 +161,7 @@ class Evaluations:
     def evaluation(self, name: str, eval_id: Optional[str] = None) -> EvalDetail:
         """One evaluation: its definitions, its runs and the versions × labelers table for `eval_id`
         (default: the definition of the newest run, else the newest definition)."""
-        from .reader import NotFound
+        from .errors import NotFound
 
         with self._lock:
             definitions, all_runs = self._eval_scan()
@@ -195,7 +203,7 @@ class Evaluations:
 
     def eval_run(self, run_id: str) -> RunResults:
         """One run with every result, each joined with its datapoint."""
-        from .reader import NotFound
+        from .errors import NotFound
 
         with self._lock:
             definitions, runs = self._eval_scan()

@@ -19,16 +19,19 @@ line, to the note in ``refs/notes/ell/evals`` on the evaluated version's commit 
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 import orjson
 import pygit2
 
-from ell.store import EvaluationRecord, EvaluationRunRecord, FeedbackRecord
+from ell.store import EvaluationRecord, EvaluationRunRecord
 
 from . import layout, notes, refs
 from .repo import signature
 from .versions import parse_trailers
+
+if TYPE_CHECKING:
+    from .reader import Reader
 
 EVAL_PREFIX = "refs/ell/eval/"
 EVALUATION, DATASET, RUN, RESULTS, LABELERS = "evaluation.json", "dataset.jsonl", "run.json", "results.jsonl", "labelers"
@@ -159,40 +162,17 @@ def score_entry(run: EvaluationRunRecord, writer: str, author: str) -> dict[str,
             "t": run.ended_at, "by": writer, "author": author, "format": run.format}
 
 
-class EvalHooks:
-    """`GitStore`'s optional `ell.store.EvaluationHooks` (a mixin: it uses the store's repository,
-    writer id, flush and reader). Called off the LMP call path, on the caller's thread, so each
-    works on its own repository handle; both first flush, because what they annotate (the version
-    commit, the invocations) may still be in the writer's queue."""
-
-    repo: pygit2.Repository
-    writer_id: str
-    reader: Any
-
-    def flush(self, timeout: float | None = None) -> bool: ...  # provided by GitStore
-
-    def record_evaluation_run(self, run: EvaluationRunRecord) -> None:
-        """Commit the run on its evaluation's ref and note its scores on the evaluated version."""
-        self.flush(timeout=60)
-        repo = pygit2.Repository(self.repo.path)
-        write_run(repo, run, self.writer_id)
-        try:
-            commit = self.reader.version(run.lmp_name, run.version_id).commit
-        except KeyError:
-            raise LookupError(f"run {run.id} is committed on {eval_ref(run.evaluation.name)}, but version "
-                              f"{run.version_id} of {run.lmp_name} is not in the repository, so its scores "
-                              f"were not noted (was the LMP exempt from tracking?)") from None
-        notes.append(repo, notes.EVALS_REF, [(commit, score_entry(run, self.writer_id, signature(repo).name))],
-                     f"Scores of {run.lmp_name} in {run.evaluation.name} ({run.id})\n\nEll-Notes: evals\n")
-
-    def record_feedback(self, feedback: FeedbackRecord) -> FeedbackRecord:
-        """Note `feedback` on its invocation's version commit; LookupError if the invocation is unknown."""
-        from .reader import NotFound
-
-        try:
-            self.reader.invocation(feedback.invocation_id)
-        except NotFound:  # perhaps still queued: write everything out, then look again
-            self.flush(timeout=60)
-        repo = pygit2.Repository(self.repo.path)
-        return notes.write_feedback(repo, self.reader, [feedback], self.writer_id)[0]
-
+def record_run(path: str, reader: Reader, run: EvaluationRunRecord, writer: str) -> None:
+    """Commit `run` on its evaluation's ref and note its scores on the evaluated version (found through
+    `reader`), in the repository at `path` (`GitStore.record_evaluation_run`). A handle of its own: it
+    runs on the caller's thread, off the LMP call path."""
+    repo = pygit2.Repository(path)
+    write_run(repo, run, writer)
+    try:
+        commit = reader.version(run.lmp_name, run.version_id).commit
+    except KeyError:
+        raise LookupError(f"run {run.id} is committed on {eval_ref(run.evaluation.name)}, but version "
+                          f"{run.version_id} of {run.lmp_name} is not in the repository, so its scores "
+                          f"were not noted (was the LMP exempt from tracking?)") from None
+    notes.append(repo, notes.EVALS_REF, [(commit, score_entry(run, writer, signature(repo).name))],
+                 f"Scores of {run.lmp_name} in {run.evaluation.name} ({run.id})\n\nEll-Notes: evals\n")

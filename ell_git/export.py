@@ -68,7 +68,7 @@ def openai_messages(messages: list[Any]) -> list[dict[str, Any]]:
 def _candidates(reader: Any, lmp: str, version: Optional[str], min_score: Optional[float]) -> Iterator[str]:
     """Invocation ids to consider, oldest first."""
     if min_score is not None:  # feedback is human-scale: start from it, not from every call
-        page = reader.invocations_with_feedback("any", lmp=lmp, version=version, limit=10**9)
+        page = reader.notes.invocations_with_feedback("any", lmp=lmp, version=version, limit=10**9)
         ids = [r.id for r in page.items]
     else:
         ids, offset = [], 0
@@ -90,7 +90,7 @@ def rows(reader: Any, lmp: str, *, version: Optional[str] = None, min_score: Opt
     if not reader.versions(lmp):
         raise NotFound(f"no LMP named {lmp!r} (`ell log` lists them)")
     vid = reader.version(lmp, version).version_id if version else None
-    index = reader.feedback_index()
+    index = reader.notes.feedback_index()
     for inv_id in _candidates(reader, lmp, vid, min_score):
         fb = index.summary(inv_id)
         if min_score is not None and (fb["score"] is None or fb["score"] < min_score):

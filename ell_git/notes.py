@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import orjson
 import pygit2
@@ -27,11 +27,13 @@ from ell.store import FeedbackRecord
 
 from . import layout, refs
 from .ids import matches_short_id
+from .refscan import RefWatch
 from .repo import signature
 from .sync import TRACKING_PREFIX, _note_blobs
 
 if TYPE_CHECKING:
-    from .views import InvocationPage
+    from .reader import Reader
+    from .views import InvocationPage, InvocationRow
 
 EVALS_REF = "refs/notes/ell/evals"
 FEEDBACK_REF = "refs/notes/ell/feedback"
@@ -81,12 +83,15 @@ def feedback_entry(fb: FeedbackRecord, writer: str, author: str) -> dict[str, An
             "by": writer, "author": author, "format": fb.format}
 
 
-def write_feedback(repo: pygit2.Repository, reader: Any, records: Iterable[FeedbackRecord],
+def write_feedback(path: str, reader: Reader, records: Iterable[FeedbackRecord],
                    writer: str) -> list[FeedbackRecord]:
-    """Note each record on the commit of its invocation's version (found through `reader`); returns
-    the records with `lmp_name`/`version_id` filled. LookupError names what is missing."""
-    from .reader import NotFound
+    """Note each record on the commit of its invocation's version (found through `reader`) in the
+    repository at `path`; returns the records with `lmp_name`/`version_id` filled. LookupError names
+    what is missing. The one way feedback is written (`GitStore.record_feedback`, ``ell web``): it
+    opens a repository handle of its own, as callers run on any thread and the reader's is for reading."""
+    from .errors import NotFound
 
+    repo = pygit2.Repository(path)
     out, entries = [], []
     author = signature(repo).name
     for fb in records:
@@ -212,37 +217,44 @@ class FeedbackIndex:
 
 
 class Annotations:
-    """`Reader` methods over the notes (a mixin: it uses the reader's repo, lock and rows)."""
+    """The notes of one repository: feedback and evaluation scores (a `Reader` holds one as `reader.notes`).
 
-    repo: pygit2.Repository
-    _lock: threading.RLock
+    `lock` is the reader's (one repository handle); `rows_of(ids)` gives the invocation rows of
+    `ids` from the read cache; `watch` tells when no ref moved, so nothing is listed again."""
+
+    def __init__(self, repo: pygit2.Repository, lock: threading.RLock,
+                 rows_of: Callable[[list[str]], Sequence[InvocationRow]], watch: RefWatch | None = None) -> None:
+        self.repo = repo
+        self._lock = lock
+        self._rows_of = rows_of
+        self._watch = watch
+        self._tips: dict[str, tuple[Any, dict[str, str]]] = {}  # ref -> (fingerprint, tips listed then)
+        self._entries: dict[str, tuple[Any, list[dict[str, Any]]]] = {}  # ref -> (tips, parsed entries)
+        self._index: tuple[list[dict[str, Any]], FeedbackIndex] | None = None  # (entries, their index)
 
     def _notes(self, ref: str) -> list[dict[str, Any]]:
         """Parsed entries of `ref` (and fetched copies), re-read only when a tip moved."""
         # Listing refs is O(refs): skip it while the ref fingerprint (ell_git.refscan) is unchanged.
-        watch = self.__dict__.get("_watch")
-        fp = watch.fingerprint() if watch is not None else None
-        listed = self.__dict__.setdefault("_notes_tips", {})
-        if fp is not None and ref in listed and listed[ref][0] == fp:
-            tips = listed[ref][1]
+        fp = self._watch.fingerprint() if self._watch is not None else None
+        if fp is not None and ref in self._tips and self._tips[ref][0] == fp:
+            tips = self._tips[ref][1]
         else:
             tips = notes_refs(self.repo, ref)
-            listed[ref] = (fp, tips)
-        cache = self.__dict__.setdefault("_notes_cache", {})
+            self._tips[ref] = (fp, tips)
         key = tuple(sorted(tips.items()))
-        hit = cache.get(ref)
+        hit = self._entries.get(ref)
         if hit is None or hit[0] != key:
-            hit = cache[ref] = (key, list(read_entries(self.repo, tips.values())))
+            hit = self._entries[ref] = (key, list(read_entries(self.repo, tips.values())))
         return hit[1]
 
     def feedback_index(self) -> FeedbackIndex:
         """Every feedback entry, by invocation (rebuilt only when a feedback notes ref moved)."""
         with self._lock:
             entries = self._notes(FEEDBACK_REF)
-            cache = self.__dict__.setdefault("_feedback_index", {})
-            if cache.get("entries") is not entries:  # the same list object until a tip moves
-                cache.update(entries=entries, index=FeedbackIndex(entries))
-            return cache["index"]
+            index = self._index
+            if index is None or index[0] is not entries:  # the same list object until a tip moves
+                index = self._index = (entries, FeedbackIndex(entries))
+            return index[1]
 
     def feedback(self, invocation_id: str) -> dict[str, Any]:
         """Every judgement of one invocation, oldest first, with up/down counts and the mean score."""
@@ -267,13 +279,7 @@ class Annotations:
         """
         from .views import InvocationPage
 
-        ids = self.feedback_index().matching(feedback)
-        with self._lock:
-            self.refresh()  # type: ignore[attr-defined]
-            rows = []
-            for chunk in range(0, len(ids), 500):  # SQLite's bound-parameter limit
-                part = ids[chunk:chunk + 500]
-                rows += self._rows(f"i.id IN ({','.join('?' * len(part))})", part)  # type: ignore[attr-defined]
+        rows = self._rows_of(self.feedback_index().matching(feedback))
         needle = (q or "").lower()
         keep = [r for r in rows if
                 (lmp is None or r.lmp == lmp) and

@@ -23,8 +23,8 @@ from .catalog import Catalog, in_clauses
 from .costs import Costs
 from .errors import NotFound
 from .evalreader import Evaluations
-from .traces import Traces
 from .notes import Annotations
+from .traces import Traces
 from .repo import ell_dir, open_repository
 from .versions import CLOSURE, META, SOURCE, side_at
 from .views import (
@@ -58,11 +58,12 @@ DEP_DEPTH = 3
 _MAX_VN = 2**62
 
 
-class Reader(Catalog, Evaluations, Annotations, Costs, Traces):
+class Reader(Catalog, Costs, Traces):
     """Read-only access to the ell history in the repository at or above `path`.
 
     `cache`: a path for the SQLite read cache, ``None`` for ``<git dir>/ell/cache.sqlite``, or
-    ``":memory:"``. Thread-safe (one connection behind a lock).
+    ``":memory:"``. Thread-safe (one connection behind a lock). Evaluations are read through
+    `evals` (`ell_git.evalreader`), feedback and score notes through `notes` (`ell_git.notes`).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, cache_path: str | None = None) -> None:
@@ -82,6 +83,8 @@ class Reader(Catalog, Evaluations, Annotations, Costs, Traces):
         self._watch = refscan.RefWatch(refscan.common_dir(self.repo))
         self._fresh: tuple[object, ...] | None = None
         self._token_at: tuple[tuple[object, ...] | None, str] = (None, "")
+        self.evals = Evaluations(self.repo, self._lock, self.versions, self._watch)
+        self.notes = Annotations(self.repo, self._lock, self._rows_of, self._watch)
 
     def close(self) -> None:
         with self._lock:
@@ -310,7 +313,7 @@ class Reader(Catalog, Evaluations, Annotations, Costs, Traces):
                 shown = set(self._preferred(sorted(named)).values())
                 metas = [m for m in metas if m[0] in shown]
             where += [f"{ref} commit {what[:12]}: {reason}" for ref, what, reason in metas[: max(0, 20 - len(where))]]
-            runs = dict(self.__dict__.get("_eval_problems", {}))
+            runs = dict(self.evals.problems)
             where += [f"{c[:12]}: {reason}" for c, reason in list(runs.items())[: max(0, 20 - len(where))]]
             broken = tuple(sorted(self._indexer.broken))
             where += [f"{ref}: cannot be read" for ref in broken[: max(0, 20 - len(where))]]
@@ -394,6 +397,16 @@ class Reader(Catalog, Evaluations, Annotations, Costs, Traces):
 
     def _rows(self, cond: str, args: Any, order: str = "") -> tuple[InvocationRow, ...]:
         return tuple(_inv_row(r) for r in self._q(f"{_ROW} WHERE {cond} {order}", tuple(args)))
+
+    def _rows_of(self, ids: list[str]) -> list[InvocationRow]:
+        """The rows of invocations `ids` (those indexed), in no particular order."""
+        with self._lock:
+            self.refresh()
+            rows: list[InvocationRow] = []
+            for chunk in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+                part = ids[chunk:chunk + 500]
+                rows += self._rows(f"i.id IN ({','.join('?' * len(part))})", part)
+            return rows
 
     def _record(self, oid: str, off: int, length: int) -> dict[str, Any]:
         line = self.repo[oid].data[off : off + length]

@@ -26,12 +26,11 @@ from typing import Any, Callable
 
 import pygit2
 
-from ell.store import InvocationRecord, VersionRecord
+from ell.freeze import Freezer
+from ell.store import EvaluationRunRecord, FeedbackRecord, Freezable, InvocationRecord, VersionRecord
 
-from . import forks, refs
+from . import evals, forks, notes, refs
 from .batch import keep, queue_item, serialise, serialise_plain
-from .evals import EvalHooks
-from .freeze import Freezer
 from .reader import Reader
 from .repo import common_dir, ell_dir, open_repository, writer_id
 from .versions import VersionWriter
@@ -43,7 +42,7 @@ logger = logging.getLogger("ell_git")
 _SHAPE = re.compile(r"\S*\d\S*")
 
 
-class GitStore(Freezer, EvalHooks):
+class GitStore(Freezable):
     """Records versions and invocations as git objects under ``refs/ell/*``.
 
     `path`: a directory inside a git work tree (its repository is used) or anywhere else (a
@@ -78,7 +77,7 @@ class GitStore(Freezer, EvalHooks):
     ) -> None:
         self._warned: set[tuple[str, str]] = set()  # (kind, message shape) said already
         self._warn_lock = threading.Lock()
-        self._init_freezer()
+        self.freezer = Freezer(self._lookup, self.flush)  # `store.freeze(lmp)` (ell.store.Freezable)
         self.repo = open_repository(path)
         self.path: str = self.repo.workdir or self.repo.path
         self.git_dir: str = common_dir(self.repo)
@@ -291,8 +290,35 @@ class GitStore(Freezer, EvalHooks):
             self._reader = Reader(self.git_dir)
         return self._reader
 
+    # -- freeze (ell.store.Freezable: `freeze` and `is_frozen` are its defaults) -----------------
     def _lookup(self, version_id: str, key: str) -> list[Any] | None:
         return self.reader.cached_outputs(version_id, key)
+
+    def cached_outputs(self, version_id: str, key: str) -> list[Any] | None:
+        """JSON form of the outputs of the newest recorded, error-free identical call, or None."""
+        try:
+            return self.freezer.cached_outputs(version_id, key)
+        except Exception as exc:
+            self._warn("freeze", f"freeze lookup failed ({exc}); calling the model instead")
+            return None
+
+    # -- evaluations and feedback (ell.store.EvaluationHooks) -----------------------------------
+    # Off the LMP call path, on the caller's thread. Both flush first: what they annotate (the
+    # version commit, the invocations) may still be in the writer's queue.
+    def record_evaluation_run(self, run: EvaluationRunRecord) -> None:
+        """Commit the run on its evaluation's ref and note its scores on the evaluated version."""
+        self.flush(timeout=60)
+        evals.record_run(self.repo.path, self.reader, run, self.writer_id)
+
+    def record_feedback(self, feedback: FeedbackRecord) -> FeedbackRecord:
+        """Note `feedback` on its invocation's version commit; LookupError if the invocation is unknown."""
+        from .errors import NotFound
+
+        try:
+            self.reader.invocation(feedback.invocation_id)
+        except NotFound:  # perhaps still queued: write everything out, then look again
+            self.flush(timeout=60)
+        return notes.write_feedback(self.repo.path, self.reader, [feedback], self.writer_id)[0]
 
     # -- problems ----------------------------------------------------------------------------
     def _warn(self, kind: str, message: str) -> None:

@@ -89,7 +89,7 @@ class Data:
     def invocations(self, **filters: Any) -> dict[str, Any]:
         feedback = filters.pop("feedback", None)
         if feedback:  # only invocations someone judged (from the feedback notes)
-            return masking.page(plain(self._call(self.reader.invocations_with_feedback, feedback, **filters)))
+            return masking.page(plain(self._call(self.reader.notes.invocations_with_feedback, feedback, **filters)))
         return masking.page(plain(self._call(self.reader.invocations, **filters)))
 
     def invocation(self, inv_id: str) -> dict[str, Any]:
@@ -110,11 +110,11 @@ class Data:
 
     # Per-version evaluation means and thumbs (LMP page's "did it get better"); none for other readers.
     def version_scores(self, name: str) -> dict[str, dict[str, float]]:
-        fn = getattr(self.reader, "version_scores", None)
+        fn = getattr(getattr(self.reader, "evals", None), "version_scores", None)
         return plain(self._call(fn, name)) if callable(fn) else {}
 
     def version_feedback(self, name: str) -> dict[str, dict[str, int]]:
-        fn = getattr(self.reader, "feedback_index", None)
+        fn = getattr(getattr(self.reader, "notes", None), "feedback_index", None)
         return plain(self._call(fn).by_version(name)) if callable(fn) else {}
 
     def version_progress(self, name: str, token: str) -> tuple[dict[str, Any], dict[str, Any]]:

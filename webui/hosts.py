@@ -9,11 +9,12 @@ from the repository: the loopback names, the address it was bound to, and those 
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Iterable, Optional
 
 from flask import Flask, Response, request
 
-__all__ = ["LOOPBACK_NAMES", "allowed_names", "install", "hostname"]
+__all__ = ["LOOPBACK_NAMES", "allowed_names", "install", "hostname", "is_loopback"]
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _WILDCARDS = frozenset({"", "0.0.0.0", "::"})
@@ -27,6 +28,16 @@ def hostname(host: str) -> str:
     if host.count(":") == 1:
         host = host.split(":", 1)[0]
     return host.rstrip(".")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address, IPv6 with or without brackets) is this machine's loopback."""
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def allowed_names(bound: Optional[str] = None, extra: Iterable[str] = ()) -> frozenset[str]:

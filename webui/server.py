@@ -7,7 +7,6 @@ Binding to anything but loopback exposes prompts and outputs, so it warns.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 import threading
@@ -15,16 +14,8 @@ import webbrowser
 from typing import Iterable, TextIO
 
 from .app import create_app
+from .hosts import is_loopback
 from .serving import MAX_CONNECTIONS, QUEUE_TIMEOUT, REQUEST_TIMEOUT, make_bounded_server
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def url_for_host(host: str, port: int) -> str:

@@ -180,7 +180,7 @@ def _build_and_serve(target: Path, no_serve: bool, host: str, port: int, tempora
         lmps = reader.lmps()
         versions = sum(l.versions for l in lmps)
         calls = sum(l.invocation_count for l in lmps)
-        runs = sum(e.runs for e in reader.evaluations())
+        runs = sum(e.runs for e in reader.evals.evaluations())
     click.echo(f"done: {len(lmps)} LMPs, {versions} versions, {calls} invocations, {runs} evaluation runs")
     click.echo(f"try:  ell log --repo {target}   ·   git -C {target} log --oneline --glob='refs/ell/lmp/*'")
     if no_serve:

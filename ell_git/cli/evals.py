@@ -38,7 +38,7 @@ def eval_group() -> None:
 def list_evals(repo: str, as_json: bool) -> None:
     """Every evaluation with its size, labelers, runs and best-scoring version."""
     with open_reader(repo) as reader:
-        items = reader.evaluations()
+        items = reader.evals.evaluations()
         if as_json:
             return emit_json([i.to_json() for i in items])
         if not items:
@@ -64,7 +64,7 @@ def show_eval(name: str, run_id: Optional[str], eval_id: Optional[str], repo: st
     """One evaluation: which version of the prompt scored best (versions × metrics), and its runs."""
     with open_reader(repo) as reader:
         if run_id:
-            res = reader.eval_run(run_id)
+            res = reader.evals.eval_run(run_id)
             if as_json:
                 return emit_json(res.to_json())
             run = res.run
@@ -75,7 +75,7 @@ def show_eval(name: str, run_id: Optional[str], eval_id: Optional[str], repo: st
                    [[f"{r['index']}.{r['sample']}", str(r["input"])[:30], str(r["output"])[:40],
                      *[_num(r["labels"].get(n)) for n in names], r["invocation_id"] or "-"] for r in res.results])
             return None
-        detail = reader.evaluation(name, eval_id)
+        detail = reader.evals.evaluation(name, eval_id)
         if as_json:
             return emit_json(detail.to_json())
         definition = next(d for d in detail.definitions if d.id == detail.eval_id)

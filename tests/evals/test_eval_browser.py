@@ -37,7 +37,7 @@ def test_thumbs_comment_and_filter(page: Any, feedback_server: Any, facts: dict[
     page.wait_for_url(re.compile(r"feedback=down"))
     page.wait_for_function("() => document.querySelectorAll('#invocation-table tbody tr').length === 1")
     assert page.locator("#invocation-table tbody tr").get_attribute("data-id") == inv
-    summary = Reader(feedback_server_repo(feedback_server)).feedback(inv)
+    summary = Reader(feedback_server_repo(feedback_server)).notes.feedback(inv)
     assert summary["comments"] == 1 and [e["source"] for e in summary["entries"]] == ["web", "web"]
     assert not page.errors
 
@@ -80,8 +80,8 @@ def test_compare_runs_and_blind_test(page: Any, feedback_server: Any, facts: dic
             page.locator("#reveal tr[data-run]").all()}
     assert rows == {v1: "0", v2: "1"}
     reader = Reader(feedback_server_repo(feedback_server))
-    assert reader.feedback(facts["invocations_v2"][3])["up"] == 1  # Tokyo beat Kyoto
-    assert reader.feedback(facts["invocations_v1"][3])["down"] == 1
+    assert reader.notes.feedback(facts["invocations_v2"][3])["up"] == 1  # Tokyo beat Kyoto
+    assert reader.notes.feedback(facts["invocations_v1"][3])["down"] == 1
     assert not page.errors
 
 

@@ -94,14 +94,14 @@ def test_feedback_in_git_is_a_note_on_the_version(git_store: Any, tmp_path: Path
     assert "Notes (ell/feedback):" in shown and '"comment":"too terse"' in shown
 
     rome_id = lines[1]["inv"]
-    summary = reader.feedback(rome_id)
+    summary = reader.notes.feedback(rome_id)
     assert (summary["up"], summary["down"], summary["score"], summary["count"], summary["comments"]) == (1, 0, 1.0, 2, 1)
-    assert [r.id for r in reader.invocations_with_feedback("up").items] == [rome_id, first.invocation_id]
-    assert reader.invocations_with_feedback("down").total == 0
-    assert [r.id for r in reader.invocations_with_feedback("comment", q="ital").items] == [rome_id]
-    assert reader.invocations_with_feedback("any", lmp="other.lmp").total == 0
+    assert [r.id for r in reader.notes.invocations_with_feedback("up").items] == [rome_id, first.invocation_id]
+    assert reader.notes.invocations_with_feedback("down").total == 0
+    assert [r.id for r in reader.notes.invocations_with_feedback("comment", q="ital").items] == [rome_id]
+    assert reader.notes.invocations_with_feedback("any", lmp="other.lmp").total == 0
     with pytest.raises(ValueError, match="feedback filter"):
-        reader.invocations_with_feedback("sideways")
+        reader.notes.invocations_with_feedback("sideways")
 
 
 def test_unknown_invocation_in_git(git_store: Any) -> None:

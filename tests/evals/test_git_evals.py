@@ -80,25 +80,25 @@ def test_versions_by_metrics_table(git_store: Any, tmp_path: Path) -> None:
         runs[n] = evaluation(mod=mod).run(mod.capital, n_workers=2)
     runs[3] = evaluation(mod=mod).run(mod.capital, api_params={"temperature": 0.9})
     reader = Reader(tmp_path / "repo")
-    detail = reader.evaluation("capitals")
+    detail = reader.evals.evaluation("capitals")
     assert detail.labelers == ("correct", "criterion")
     rows = [(r.vn, r.api_params, r.means["correct"], r.best) for r in detail.table]
     assert rows[-1] == (1, {}, pytest.approx(0.6), ("criterion",))
     assert {(vn, json.dumps(p)) for vn, p, _, _ in rows[:2]} == {(2, "{}"), (2, '{"temperature": 0.9}')}
     assert all(mean == pytest.approx(0.8) and "correct" in best for _, _, mean, best in rows[:2])
     assert [r.id for r in detail.runs] == [runs[3].id, runs[2].id, runs[1].id]
-    (summary,) = reader.evaluations()
+    (summary,) = reader.evals.evaluations()
     assert summary.runs == 3 and summary.best["vn"] == 2 and summary.best["mean"] == pytest.approx(0.8)
 
-    one = reader.eval_run(runs[1].id)
+    one = reader.evals.eval_run(runs[1].id)
     assert one.run.vn == 1 and [r["output"] for r in one.results] == ["Paris", "Rome", "Madrid", "Kyoto", "Unknown"]
     assert one.results[4]["input"] == {"country": "Atlantis"} and one.results[0]["datapoint"] == DATASET[0]
-    both = reader.compare_runs(runs[1].id, runs[2].id)
+    both = reader.evals.compare_runs(runs[1].id, runs[2].id)
     assert both.wins["correct"] == {"a": 0, "b": 1, "tie": 4}
     japan = next(r for r in both.rows if r["index"] == 3)
     assert (japan["a"]["output"], japan["b"]["output"], japan["delta"]["correct"]) == ("Kyoto", "Tokyo", 1.0)
     with pytest.raises(KeyError):
-        reader.evaluation("nope")
+        reader.evals.evaluation("nope")
 
 
 def test_concurrent_runs_are_all_kept(git_store: Any, tmp_path: Path) -> None:
@@ -114,7 +114,7 @@ def test_concurrent_runs_are_all_kept(git_store: Any, tmp_path: Path) -> None:
     for t in threads:
         t.join()
     reader = Reader(tmp_path / "repo")
-    assert {r.id for r in reader.evaluation("capitals").runs} == set(ids)
+    assert {r.id for r in reader.evals.evaluation("capitals").runs} == set(ids)
     commit = reader.version("evalfix_prompts.capital").commit
     assert {l["run"] for l in note_lines(tmp_path / "repo", "ell/evals", commit)} == set(ids)
     # One definition commit however many runs raced for it.
@@ -143,5 +143,5 @@ def test_notes_written_by_git_itself_are_read(git_store: Any, tmp_path: Path) ->
     evaluation(mod=mod).run(mod.capital)
     text = git(repo, "notes", "--ref=ell/evals", "show", commit).splitlines()
     assert len(text) == 4 and "looks good to me" in text  # git separates appended notes with a blank line
-    assert len(Reader(repo).score_notes("evalfix_prompts.capital")) == 2
+    assert len(Reader(repo).notes.score_notes("evalfix_prompts.capital")) == 2
     assert pygit2.Repository(str(repo)).references.get("refs/notes/ell") is None

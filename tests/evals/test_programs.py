@@ -64,7 +64,7 @@ def run_program(name: str, tmp_path: Path, server: Any) -> str:
 
 def runs_in(repo: Path) -> dict[str, list[Any]]:
     reader = Reader(repo)
-    return {e.name: list(reader.evaluation(e.name).runs) for e in reader.evaluations()}
+    return {e.name: list(reader.evals.evaluation(e.name).runs) for e in reader.evals.evaluations()}
 
 
 def check_notes(repo: Path, runs: list[Any]) -> None:
@@ -100,7 +100,7 @@ def test_summaries(tmp_path: Path, model_server: Any) -> None:
     runs = runs_in(tmp_path / "logdir")
     assert {k: len(v) for k, v in runs.items()} == {"test": 2, "test_list": 1, "test_dict": 1}
     assert {json.dumps(r.api_params) for r in runs["test"]} == {"{}", '{"model": "gpt-4o-mini"}'}
-    assert Reader(tmp_path / "logdir").evaluation("test_list").labelers == ("score_criterion", "length_criterion")
+    assert Reader(tmp_path / "logdir").evals.evaluation("test_list").labelers == ("score_criterion", "length_criterion")
     check_notes(tmp_path / "logdir", [r for rs in runs.values() for r in rs])
 
 
@@ -109,7 +109,7 @@ def test_vibes(tmp_path: Path, model_server: Any) -> None:
     assert "input='Polymath'" in out  # the LMP prints its pydantic argument
     (run,) = runs_in(tmp_path / "logdir")["vibes"]
     assert run.summaries["criterion"]["mean"] == 1.0 and run.count == 3
-    result = Reader(tmp_path / "logdir").eval_run(run.id).results[0]
+    result = Reader(tmp_path / "logdir").evals.eval_run(run.id).results[0]
     assert result["input"] == [{"input": "Polymath"}] and result["output"] == "roon: polymath is underrated"
 
 

@@ -48,11 +48,11 @@ def test_scores_and_feedback_merge_across_clones(tmp_path: Path, fake: Any) -> N
         commit = reader.version("evalfix_prompts.capital").commit
         assert {l["run"] for l in note_lines(clone, "ell/evals", commit)} == {run_a.id, run_b.id}
         assert {l["id"] for l in note_lines(clone, "ell/feedback", commit)} == {fb_a.id, fb_b.id}
-        detail = reader.evaluation("capitals")
+        detail = reader.evals.evaluation("capitals")
         assert {r.id for r in detail.runs} == {run_a.id, run_b.id}
         assert len(detail.definitions) == 1 and len(detail.table) == 2  # two param sets of one version
-        assert reader.feedback(fb_b.invocation_id)["down"] == 1
-        assert {e["by"] for e in reader.score_notes()} == {_writer(a), _writer(b)}
+        assert reader.notes.feedback(fb_b.invocation_id)["down"] == 1
+        assert {e["by"] for e in reader.notes.score_notes()} == {_writer(a), _writer(b)}
     for ref in ("refs/notes/ell/evals", "refs/notes/ell/feedback", "refs/ell/eval/capitals"):
         assert git(a, "rev-parse", ref) == git(b, "rev-parse", ref)
     # The version ref itself was never rewritten by any of this.

@@ -100,7 +100,7 @@ def test_feedback_post_and_its_guards(client: Any, eval_repo: Path, facts: dict[
     assert client.post(url, data=good, headers={"Origin": "http://evil.example"}).status_code == 403
     assert client.post(url, data=good, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
     assert client.post(url, data=good, headers={"Host": "rebound.example:8000"}).status_code == 403
-    assert Reader(eval_repo).feedback(inv)["count"] == 0  # none of those wrote anything
+    assert Reader(eval_repo).notes.feedback(inv)["count"] == 0  # none of those wrote anything
     resp = client.post(url, data=good, headers={"Origin": "http://localhost"})
     assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/invocation/{inv}")
     part = soup(client.post(url, data={"score": "-1", "token": token(client)},
@@ -147,10 +147,10 @@ def test_blind_votes_become_feedback(client: Any, eval_repo: Path, facts: dict[s
     # Each vote is feedback on both invocations, naming the other.
     reader = Reader(eval_repo)
     japan_v2 = facts["invocations_v2"][3]
-    (entry,) = reader.feedback(japan_v2)["entries"]
+    (entry,) = reader.notes.feedback(japan_v2)["entries"]
     assert entry["source"] == "blind" and entry["score"] == 1.0
     assert entry["labels"]["against"] == facts["invocations_v1"][3] and entry["labels"]["blind"] == "win"
-    assert reader.feedback(facts["invocations_v1"][3])["down"] == 1
+    assert reader.notes.feedback(facts["invocations_v1"][3])["down"] == 1
     bad = client.post("/blind/vote", data={"a": v1, "b": v2, "key": "nope", "sample": 0, "pick": "1",
                                            "token": token(client)})
     assert bad.status_code == 404

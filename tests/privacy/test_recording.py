@@ -146,7 +146,7 @@ def test_records_hold_placeholders_where_the_secrets_were(project: Project, mode
         version = reader.version("app.hello")
         assert "DB_PASSWORD = '<redacted:DB_PASSWORD>'" in version.closure
         assert version.meta["bound_globals"]["HEADERS"]["Authorization"] == "<redacted:Authorization>"
-        fb = reader.feedback(rows[0].id)["entries"]
+        fb = reader.notes.feedback(rows[0].id)["entries"]
         assert fb and fb[0]["comment"] == "customer pasted <redacted:CUSTOMER_KEY>"
         broken = reader.invocation(reader.invocations(lmp="app.broken").items[0].id).record
         assert broken["error"] == "RuntimeError: database refused password <redacted:DB_PASSWORD>"

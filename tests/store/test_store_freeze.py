@@ -1,4 +1,5 @@
-"""store.freeze: recorded outputs for identical calls (same version, arguments, bound globals)."""
+"""GitStore.freeze: recorded outputs for identical calls, also from another process (the read cache).
+The semantics every store shares (nesting, threads) are in `test_contract`."""
 
 from __future__ import annotations
 
@@ -29,17 +30,3 @@ def test_cached_outputs_hit_and_miss(user_repo):
     assert s2.cached_outputs(v.version_id, call_cache_key(old))[0]["content"][0]["text"] == "new"
     s2.close()
 
-
-def test_freeze_context_nests_by_name(user_repo):
-    s = GitStore(user_repo, autocommit=False)
-
-    def hello() -> None: ...
-
-    hello.__ell_name__ = "mod.hello"  # type: ignore[attr-defined]
-    assert not s.is_frozen("mod.hello")
-    with s.freeze(hello):
-        with s.freeze(hello, "mod.other"):
-            assert s.is_frozen("mod.hello") and s.is_frozen("mod.other")
-        assert s.is_frozen("mod.hello") and not s.is_frozen("mod.other")
-    assert not s.is_frozen("mod.hello")
-    s.close()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 
-from webui import diffview, format as fmt, server, svg
+from webui import diffview, format as fmt, hosts, server, svg
 from webui.highlight import highlight_python, python_lines
 
 EVIL = '<script>alert(1)</script>"&'
@@ -119,4 +119,4 @@ def test_serve_warns_off_loopback_and_prints_the_url(monkeypatch: pytest.MonkeyP
     out, err = io.StringIO(), io.StringIO()
     server.serve(tmp_path, host="127.0.0.1", port=0, out=out, err=err)
     assert err.getvalue() == "" and "http://127.0.0.1:4321/" in out.getvalue()
-    assert server.is_loopback("::1") and server.is_loopback("localhost") and not server.is_loopback("10.0.0.1")
+    assert hosts.is_loopback("::1") and hosts.is_loopback("localhost") and not hosts.is_loopback("10.0.0.1")

@@ -71,8 +71,8 @@ def feedback_globals() -> dict[str, Any]:
     such as one a test hands to `create_app`)."""
 
     def feedback_of(inv_id: str) -> dict[str, Any]:
-        reader = data().reader
-        return plain(reader.feedback(inv_id)) if hasattr(reader, "feedback") else dict(NO_FEEDBACK, invocation=inv_id)
+        notes = getattr(data().reader, "notes", None)
+        return plain(notes.feedback(inv_id)) if notes is not None else dict(NO_FEEDBACK, invocation=inv_id)
 
     return {"feedback_of": feedback_of}
 
@@ -81,7 +81,7 @@ def feedback_globals() -> dict[str, Any]:
 @bp.get("/evals")
 def index() -> ResponseReturnValue:
     d = data()
-    payload = {"state": d.state_token(), "evaluations": read(d.reader.evaluations)}
+    payload = {"state": d.state_token(), "evaluations": read(d.reader.evals.evaluations)}
     return respond("evals.html", payload, partials={"evals": "_evals_partial.html"})
 
 
@@ -93,7 +93,7 @@ def show(name: str) -> ResponseReturnValue:
     eval_id = request.args.get("eval_id") or None
     if eval_id is not None and not _EVAL_ID.match(eval_id):
         abort(404, description="That is not an evaluation version (they look like eval-0123abcd…).")
-    detail = read(d.reader.evaluation, name, eval_id, what=f"The evaluation {name!r}")
+    detail = read(d.reader.evals.evaluation, name, eval_id, what=f"The evaluation {name!r}")
     definition = next(x for x in detail["definitions"] if x["id"] == detail["eval_id"])
     payload = {"state": d.state_token(), **detail, "definition": definition}
     return respond("eval.html", payload, partials={"eval": "_eval_partial.html"})
@@ -104,7 +104,7 @@ def run(run_id: str) -> ResponseReturnValue:
     run_id, _ = split_json(run_id)
     check_run(run_id)
     d = data()
-    payload = {"state": d.state_token(), **read(d.reader.eval_run, run_id, what=f"Run {run_id!r}")}
+    payload = {"state": d.state_token(), **read(d.reader.evals.eval_run, run_id, what=f"Run {run_id!r}")}
     payload["cost"] = run_cost(d, payload.get("results") or ())
     return respond("eval_run.html", payload)
 
@@ -141,7 +141,7 @@ def _per_point(cost: dict[str, Any] | None, summaries: dict[str, Any], names: An
 def comparison_of_request() -> dict[str, Any]:
     """The runs `a` and `b` of the query string (or of a posted vote) compared."""
     a, b = check_run(request.values.get("a")), check_run(request.values.get("b"))  # GET page or POST vote
-    return read(data().reader.compare_runs, a, b, what="One of those runs")
+    return read(data().reader.evals.compare_runs, a, b, what="One of those runs")
 
 
 @bp.get("/compare.json", endpoint="compare_json")
@@ -161,7 +161,7 @@ def compare() -> ResponseReturnValue:
 def blind_payload() -> dict[str, Any]:
     """What the blind page and its vote handler show next (never which run wrote which output)."""
     comparison = comparison_of_request()
-    st = blind.state(blind_secret(), comparison, data().reader.feedback_index(), writer())
+    st = blind.state(blind_secret(), comparison, data().reader.notes.feedback_index(), writer())
     runs = {k: {f: comparison[k][f] for f in ("id", "lmp", "version_id", "vn", "api_params")} for k in ("a", "b")}
     # The runs are named (the user picked them); which one wrote "1" is not, until every pair is voted.
     return {"name": comparison["name"], "a": runs["a"]["id"], "b": runs["b"]["id"], **st,
@@ -180,5 +180,5 @@ def blind_page() -> ResponseReturnValue:
 @bp.get("/invocation/<inv_id>/feedback")
 def feedback(inv_id: str) -> ResponseReturnValue:
     check_inv_id(inv_id)
-    payload = {"feedback": plain(data().reader.feedback(inv_id)), "invocation": inv_id}
+    payload = {"feedback": plain(data().reader.notes.feedback(inv_id)), "invocation": inv_id}
     return respond("_feedback_partial.html", payload)

@@ -13,7 +13,6 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-import pygit2
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -21,7 +20,7 @@ from ell.store import FeedbackRecord
 
 from .. import blind
 from ..data import plain
-from ..server import is_loopback
+from ..hosts import is_loopback
 from .common import check_inv_id, data, wants_partial
 from .evals import blind_payload, blind_secret, comparison_of_request, writer
 
@@ -51,16 +50,12 @@ def same_origin_only() -> None:
         abort(403, description="Feedback must come from this page, not from another site.")
 
 
-def _repo() -> pygit2.Repository:
-    # Its own handle per write: requests run on several threads; the reader's handle is for reading.
-    return pygit2.Repository(data().reader.repo.path)
-
-
 def _write(records: list[FeedbackRecord]) -> None:
     from ell_git.notes import write_feedback
 
+    reader = data().reader
     try:
-        write_feedback(_repo(), data().reader, records, writer())
+        write_feedback(reader.repo.path, reader, records, writer())
     except LookupError as exc:
         abort(404, description=str(exc))
 
@@ -78,7 +73,7 @@ def invocation(inv_id: str) -> ResponseReturnValue:
     _write([record])
     if not wants_partial("feedback"):  # a plain form post (no JavaScript): back to the page
         return redirect(url_for("invocations.show", inv_id=inv_id), code=303)
-    return render_template("_feedback_partial.html", feedback=plain(data().reader.feedback(inv_id)),
+    return render_template("_feedback_partial.html", feedback=plain(data().reader.notes.feedback(inv_id)),
                            invocation=inv_id)
 
 
