@@ -17,7 +17,7 @@ import time
 from typing import Any, Iterable, Mapping, Optional, Union
 
 from .configurator import config
-from .store import FeedbackRecord
+from .records import FeedbackRecord
 from .types import Message
 from .types.lstr import lstr
 

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Optional
 import orjson
 import pygit2
 
-from ell.store import EvaluationRecord, EvaluationRunRecord, FeedbackRecord
+from ell.records import EvaluationRecord, EvaluationRunRecord, FeedbackRecord
 
 from . import layout, notes, refs
 from .repo import signature

@@ -1,7 +1,7 @@
 """``store.freeze(lmp, ...)``: serve recorded outputs for identical calls instead of the model.
 
 A call is identical when its version id, its arguments and its bound globals are (the freeze key,
-`ell.store.cache_key`, which the writer stores in every invocation line and the read cache
+`ell.records.cache_key`, which the writer stores in every invocation line and the read cache
 indexes). `ell` asks `is_frozen(name)` and then `cached_outputs(version_id, key)` on every call of
 a frozen LMP; a miss means the model is called (and that call is recorded, so the next one hits).
 """

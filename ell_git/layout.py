@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator
 import orjson
 import pygit2
 
-from ell.store import FORMAT_VERSION
+from ell.records import FORMAT_VERSION
 
 #: Strings larger than this move to their own blob; data URLs (images) from this size on.
 LARGE_STRING = 64 * 1024

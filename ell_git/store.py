@@ -26,10 +26,10 @@ from typing import Any, Callable
 
 import pygit2
 
-from ell.store import InvocationRecord, VersionRecord
+from ell.records import InvocationRecord, VersionRecord
 
 from . import forks, refs
-from .batch import keep, queue_item, serialise, serialise_plain
+from .batch import keep, queue_item, serialise
 from .evals import EvalHooks
 from .freeze import Freezer
 from .reader import Reader
@@ -175,7 +175,7 @@ class GitStore(Freezer, EvalHooks):
             if self._writer is None:
                 return  # unwritable repository: said once when opening
             try:
-                line = serialise_plain(invocation, newline=True)
+                line = invocation.plain_line(newline=True)
             except Exception:  # the writer serialises it then, the careful way
                 line = None
             if line is None and self._child:

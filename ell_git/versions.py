@@ -16,8 +16,8 @@ from typing import Any, Callable
 import orjson
 import pygit2
 
-from ell.serialize import to_jsonable, version_to_dict
-from ell.store import FORMAT_VERSION, VersionRecord
+from ell.records import FORMAT_VERSION, VersionRecord, version_to_dict
+from ell.serialize import to_jsonable
 
 from . import autocommit, refs, validate
 from .layout import BLOB, canonical, check_commit_format

@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional
 
 from .. import otel, recording
 from ..configurator import config
-from ..store import InvocationRecord, VersionRecord
+from ..records import InvocationRecord, VersionRecord
 
 logger = logging.getLogger("ell")
 
