@@ -54,8 +54,9 @@ class GitStore(Freezer, EvalHooks):
     block for up to `spill_after` seconds, then write to the journal themselves (never drop).
     `exit_timeout`: how long the interpreter's exit waits for the final flush. `pack_every`: after
     about this many new objects, pack them in the background (``git repack --geometric=2``; 0: never).
-    `complete`: the function that asks a model for a commit message (default
-    `ell.providers.complete_text`). `writer_process`: commit plain invocations in a child process
+    `complete`: the function that asks a model for a commit message, called as
+    ``complete(model, system, user, timeout=)`` (`ell.init` passes ell's own; without one, messages
+    are built from the diff). `writer_process`: commit plain invocations in a child process
     fed through a socket (see `writer_process`; ~20 µs less per call than a thread, and it finishes
     its work if this process is killed); False: a thread of this process does it all.
     """
@@ -94,6 +95,9 @@ class GitStore(Freezer, EvalHooks):
         self._exit_hook_pending = self._child
 
         work_tree = self.repo.workdir
+        # Version commit messages are redacted in the version thread, maybe while the interpreter
+        # exits, when importing a module that registers an exit hook fails: import it now.
+        import ell.redaction  # noqa: F401
 
         def make_versions(repo: pygit2.Repository, model_allowed: bool) -> VersionWriter:
             if work_tree and repo.workdir != work_tree:
