@@ -23,8 +23,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ell.serialize import version_to_dict  # noqa: E402
-from ell.store import FORMAT_VERSION, VersionRecord, cache_key  # noqa: E402
+from ell.records import FORMAT_VERSION, VersionRecord, cache_key, version_to_dict  # noqa: E402
 from ell_git import autocommit, layout, refs  # noqa: E402
 from ell_git.versions import message_text, side_of, trailers  # noqa: E402
 

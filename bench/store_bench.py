@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ell  # noqa: E402
-from ell.store import InvocationRecord, VersionRecord  # noqa: E402
+from ell.records import InvocationRecord, VersionRecord  # noqa: E402
 from ell_git import GitStore, Reader  # noqa: E402
 from gen_repo import generate  # noqa: E402
 

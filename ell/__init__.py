@@ -11,48 +11,57 @@ import importlib
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
-from . import types as types
 from .__version__ import __version__ as __version__
-from .configurator import Config as Config
-from .configurator import MissingAPIKeyError as MissingAPIKeyError
-from .configurator import UnknownClientError as UnknownClientError
-from .configurator import config as config
-from .configurator import get_store as get_store
-from .configurator import init as init
-from .configurator import register_provider as register_provider
-from .configurator import set_store as set_store
 from .feedback import feedback as feedback  # before anything imports the module `ell.feedback` under this name
 from .store import MemoryStore as MemoryStore
 from .store import Store as Store
-from .types import ContentBlock as ContentBlock
-from .types import ImageContent as ImageContent
-from .types import Message as Message
-from .types import assistant as assistant
-from .types import lstr as lstr
-from .types import system as system
-from .types import user as user
 
 if TYPE_CHECKING:
     from . import models as models
     from . import providers as providers
+    from . import types as types
+    from .configurator import Config as Config
+    from .configurator import MissingAPIKeyError as MissingAPIKeyError
+    from .configurator import UnknownClientError as UnknownClientError
+    from .configurator import config as config
+    from .configurator import get_store as get_store
+    from .configurator import register_provider as register_provider
     from .evaluation import Evaluation as Evaluation
     from .lmp import complex as complex
     from .lmp import lm as lm
     from .lmp import simple as simple
     from .lmp import tool as tool
     from .providers import ModelRefusalError as ModelRefusalError
+    from .startup import init as init
+    from .startup import set_store as set_store
+    from .types import ContentBlock as ContentBlock
+    from .types import ImageContent as ImageContent
+    from .types import Message as Message
+    from .types import assistant as assistant
+    from .types import lstr as lstr
+    from .types import system as system
+    from .types import user as user
 
-#: Imported on first use: they import the openai SDK (~0.4 s), which reading history (`ell log`,
-#: `ell web`) does not need. name -> (module, attribute; None: the module itself).
+#: Imported on first use, so that `import ell` costs a few ms: the decorators and providers import
+#: the openai SDK (~0.4 s), the message types and the configuration pydantic (~0.25 s), which
+#: reading history (`ell log`, `ell web`) and the store's writer process do not need.
+#: name -> (module, attribute; None: the module itself).
 _LAZY: dict[str, tuple[str, str | None]] = {
     "models": (".models", None),
     "providers": (".providers", None),
+    "types": (".types", None),
     "ModelRefusalError": (".providers", "ModelRefusalError"),
     "Evaluation": (".evaluation", "Evaluation"),
     "complex": (".lmp", "complex"),
     "lm": (".lmp", "lm"),
     "simple": (".lmp", "simple"),
     "tool": (".lmp", "tool"),
+    **{name: (".configurator", name) for name in (
+        "Config", "MissingAPIKeyError", "UnknownClientError", "config", "get_store", "register_provider")},
+    "init": (".startup", "init"),
+    "set_store": (".startup", "set_store"),
+    **{name: (".types", name) for name in (
+        "ContentBlock", "ImageContent", "Message", "assistant", "lstr", "system", "user")},
 }
 
 

@@ -14,12 +14,13 @@ import math
 import re
 import secrets
 import time
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
-from .configurator import config
-from .store import FeedbackRecord
-from .types import Message
-from .types.lstr import lstr
+from .records import FeedbackRecord
+
+if TYPE_CHECKING:
+    from .types import Message
+    from .types.lstr import lstr
 
 _INV_ID = re.compile(r"^inv-[0-9a-f]{8,64}\Z")
 #: Comments are for people; a bound keeps one click from writing megabytes into a note.
@@ -29,6 +30,9 @@ SOURCES = ("code", "web", "blind")
 
 def invocation_id_of(target: Union[str, lstr, Message, Any]) -> str:
     """The id of the invocation `target` came from: an id string, an LMP's lstr, or its Message."""
+    from .types import Message  # here, not above: `import ell` imports this module and stays cheap
+    from .types.lstr import lstr
+
     if isinstance(target, lstr):
         trace = sorted(target.__origin_trace__)
         if len(trace) != 1:
@@ -99,6 +103,8 @@ def feedback(target: Any, score: Any = None, comment: Optional[str] = None,
     """Record feedback on one invocation: `score` +1 / -1 (thumbs) or any number, a `comment`,
     `labels` (a dict, or a list of tags). Returns the stored record. Raises LookupError if the store
     has no such invocation."""
+    from .configurator import config
+
     record = make_record(target, score, comment, labels)
     store = config.store
     if store is None:

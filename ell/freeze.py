@@ -1,7 +1,7 @@
 """The semantics of ``store.freeze(lmp, ...)``, shared by every store (see `ell.store.Freezable`).
 
 Within the block, a call of a frozen LMP identical to a recorded one (same version, arguments and
-bound globals: `ell.store.cache_key`) returns the recorded outputs instead of calling the model.
+bound globals: `ell.records.cache_key`) returns the recorded outputs instead of calling the model.
 """
 
 from __future__ import annotations

@@ -215,18 +215,3 @@ def _image_to_data_url(v: Any) -> str | None:
         return image_to_data_url(v)
     except Exception:
         return None
-
-
-def version_to_dict(version: Any) -> dict[str, Any]:
-    """A `VersionRecord` as canonical data (what goes into meta.json, without source/closure)."""
-    d = {f.name: getattr(version, f.name) for f in dataclasses.fields(version)}
-    d.pop("source", None)
-    d.pop("closure", None)
-    return to_jsonable(d)
-
-
-def call_cache_key(inv: Any) -> str:
-    """The freeze key of a recorded invocation (see `ell.store.cache_key`)."""
-    from .store import cache_key
-
-    return cache_key(inv.version_id, dumps(inv.args), dumps(inv.bound_globals))

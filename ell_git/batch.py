@@ -1,5 +1,7 @@
 """What travels through the writer: batches of serialised invocations, flush markers, spills.
 
+The line itself is `ell.records`' (`InvocationRecord.to_line`); here it is only bytes.
+
 A batch is the unit of journaling and of segment naming: its id and time fix its segment paths
 (see `layout.segment_path`), which is what makes replays checkable.
 """
@@ -12,51 +14,14 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from ell.serialize import dumps, dumps_plain, dumps_spliced
-from ell.store import InvocationRecord, cache_key
+from ell.records import InvocationRecord
 
 from . import journal as jr
 
 
-#: `serialise_plain` leaves records whose arguments and globals exceed this to the writer (they are hashed).
-PLAIN_KEY_BYTES = 16 * 1024
-
-
 def serialise(inv: InvocationRecord) -> bytes:
-    """One canonical JSONL line, with the freeze key computed from the same canonical data."""
-    args, bound = dumps(inv.args), dumps(inv.bound_globals)
-    fields = dict(vars(inv), cache_key=cache_key(str(inv.version_id), args, bound))
-    _drop_unset(fields)
-    return keep(dumps_spliced(fields, {"args": args, "bound_globals": bound}))
-
-
-def serialise_plain(inv: InvocationRecord, *, newline: bool = False) -> bytes | None:
-    """`serialise(inv)` if that is cheap (plain data, text messages, small arguments), else None.
-
-    The store calls this on the caller's thread: a line is a few µs of C, while a record left
-    queued as live objects survives young collections and costs the caller more in full ones.
-    With `newline` the line ends in ``\n`` and is orjson's own buffer, for writing at once:
-    `keep` it before queueing."""
-    args = dumps_plain(inv.args)
-    bound = dumps_plain(inv.bound_globals) if inv.bound_globals else b"{}"
-    if args is None or bound is None or len(args) + len(bound) > PLAIN_KEY_BYTES:
-        return None
-    fields = dict(vars(inv))
-    _drop_unset(fields)
-    fields["args"], fields["bound_globals"] = orjson.Fragment(args), orjson.Fragment(bound)
-    fields["cache_key"] = cache_key(str(inv.version_id), args, bound)
-    line = dumps_plain(fields, newline=newline)
-    return line if newline or line is None else keep(line)
-
-
-#: Fields a line holds only when set (OpenTelemetry ids, a recording policy): lines stay as they were.
-OPTIONAL = ("trace_id", "span_id", "recording")
-
-
-def _drop_unset(fields: dict) -> None:
-    for key in OPTIONAL:
-        if fields.get(key, 0) is None:
-            del fields[key]
+    """The record's line (`InvocationRecord.to_line`), copied fit to wait in a queue."""
+    return keep(inv.to_line())
 
 
 def keep(line: bytes) -> bytes:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 import orjson
 import pygit2
 
-from ell.store import EvaluationRecord, EvaluationRunRecord
+from ell.records import EvaluationRecord, EvaluationRunRecord
 
 from . import layout, notes, refs
 from .repo import signature

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator
 import orjson
 import pygit2
 
-from ell.store import FORMAT_VERSION
+from ell.records import FORMAT_VERSION
 
 from .errors import NewerFormatError
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, S
 import orjson
 import pygit2
 
-from ell.store import FeedbackRecord
+from ell.records import FeedbackRecord
 
 from . import layout, refs
 from .ids import matches_short_id

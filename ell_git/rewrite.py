@@ -26,8 +26,7 @@ import orjson
 import pygit2
 
 from ell.redaction import Policy, redact_source, redact_text, redact_value
-from ell.serialize import dumps
-from ell.store import cache_key
+from ell.records import call_key
 
 from . import layout
 
@@ -352,8 +351,7 @@ def _redact_invocation(record: dict[str, Any], policy: Optional[Policy]) -> dict
     if new is record:
         return record
     new = dict(new)
-    new["cache_key"] = cache_key(str(new.get("version_id")), dumps(new.get("args", {})),
-                                 dumps(new.get("bound_globals", {})))
+    new["cache_key"] = call_key(str(new.get("version_id")), new.get("args", {}), new.get("bound_globals", {}))
     return new
 
 

@@ -27,10 +27,11 @@ from typing import Any, Callable
 import pygit2
 
 from ell.freeze import Freezer
-from ell.store import EvaluationRunRecord, FeedbackRecord, Freezable, InvocationRecord, VersionRecord
+from ell.records import EvaluationRunRecord, FeedbackRecord, InvocationRecord, VersionRecord
+from ell.store import Freezable
 
 from . import evals, forks, notes, refs
-from .batch import keep, queue_item, serialise, serialise_plain
+from .batch import keep, queue_item, serialise
 from .reader import Reader
 from .repo import common_dir, ell_dir, open_repository, writer_id
 from .versions import VersionWriter
@@ -53,8 +54,9 @@ class GitStore(Freezable):
     block for up to `spill_after` seconds, then write to the journal themselves (never drop).
     `exit_timeout`: how long the interpreter's exit waits for the final flush. `pack_every`: after
     about this many new objects, pack them in the background (``git repack --geometric=2``; 0: never).
-    `complete`: the function that asks a model for a commit message (default
-    `ell.providers.complete_text`). `writer_process`: commit plain invocations in a child process
+    `complete`: the function that asks a model for a commit message, called as
+    ``complete(model, system, user, timeout=)`` (`ell.init` passes ell's own; without one, messages
+    are built from the diff). `writer_process`: commit plain invocations in a child process
     fed through a socket (see `writer_process`; ~20 µs less per call than a thread, and it finishes
     its work if this process is killed); False: a thread of this process does it all.
     """
@@ -93,6 +95,9 @@ class GitStore(Freezable):
         self._exit_hook_pending = self._child
 
         work_tree = self.repo.workdir
+        # Version commit messages are redacted in the version thread, maybe while the interpreter
+        # exits, when importing a module that registers an exit hook fails: import it now.
+        import ell.redaction  # noqa: F401
 
         def make_versions(repo: pygit2.Repository, model_allowed: bool) -> VersionWriter:
             if work_tree and repo.workdir != work_tree:
@@ -174,7 +179,7 @@ class GitStore(Freezable):
             if self._writer is None:
                 return  # unwritable repository: said once when opening
             try:
-                line = serialise_plain(invocation, newline=True)
+                line = invocation.plain_line(newline=True)
             except Exception:  # the writer serialises it then, the careful way
                 line = None
             if line is None and self._child:

@@ -6,7 +6,7 @@ phrase saying what is wrong ("usage is not an object"), so that a bad record is 
 and named, and never breaks the reader nor travels on. The checks are of *types and shapes*,
 written to accept everything ell-git ever wrote (format 1) and nothing a reader would trip on.
 
-Invocation lines (one per line of a ``.jsonl`` segment, see `ell.store.InvocationRecord`)::
+Invocation lines (one per line of a ``.jsonl`` segment, see `ell.records.InvocationRecord`)::
 
     id str "inv-..."      version_id str     lmp_name str      format int
     args dict             messages list of message objects      outputs list
@@ -15,7 +15,7 @@ Invocation lines (one per line of a ``.jsonl`` segment, see `ell.store.Invocatio
     origin_ids list[str]  bound_globals dict error str|null     cached bool
     cache_key hex str     and, only when set: trace_id, span_id, recording str
 
-A version's ``meta.json`` is `ell.serialize.version_to_dict` of a `VersionRecord`.
+A version's ``meta.json`` is `ell.records.version_to_dict` of a `VersionRecord`.
 """
 
 from __future__ import annotations

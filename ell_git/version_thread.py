@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pygit2
 
-from ell.store import VersionRecord
+from ell.records import VersionRecord
 
 from . import durable, faults, refs, replay
 from .batch import STOP, Marker

@@ -16,8 +16,8 @@ from typing import Any, Callable
 import orjson
 import pygit2
 
-from ell.serialize import to_jsonable, version_to_dict
-from ell.store import FORMAT_VERSION, VersionRecord
+from ell.records import FORMAT_VERSION, VersionRecord, version_to_dict
+from ell.serialize import to_jsonable
 
 from . import autocommit, refs, validate
 from .layout import BLOB, canonical, check_commit_format
@@ -252,12 +252,8 @@ class VersionWriter:
     ) -> autocommit.Message | None:
         """The model's message if it comes within the timeout (and the store is not closing)."""
         complete = self.complete
-        if complete is None:
-            try:
-                from ell.providers import complete_text as complete
-            except Exception as exc:
-                self.on_error("autocommit", f"no model for commit messages ({exc}); using a message built from the diff")
-                return None
+        if complete is None:  # no model call was given to the store (`ell.init` gives one)
+            return None
         _tell_once(self.on_error, self.model)
         box: dict[str, Any] = {}
         done = threading.Event()

@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import pygit2
 
-from ell.store import InvocationRecord, VersionRecord
+from ell.records import InvocationRecord, VersionRecord
 
 from . import durable, faults, forks, invocation_commit, refs, replay, version_thread
 from . import journal as jr

@@ -21,7 +21,6 @@ as what was sent is committed (it must not wait for its children), and the proce
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import select
 import signal
@@ -29,7 +28,6 @@ import socket
 import sys
 import threading
 import time
-import types
 from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
@@ -69,30 +67,12 @@ class _Replies:
         self.send(b"W" + kind.encode() + b"\t" + message.replace("\n", " ").encode())
 
 
-def _bare_ell() -> None:
-    """Make `ell` importable without running its package init.
-
-    The writer needs only `ell.store` and `ell.serialize`; `ell/__init__` imports the openai SDK
-    and pydantic (~0.5 s of CPU), which every writer process would pay at start. Does nothing where
-    `ell` is imported already."""
-    if "ell" in sys.modules:
-        return
-    spec = importlib.util.find_spec("ell")
-    if spec is None or not spec.submodule_search_locations:
-        return
-    package = types.ModuleType("ell")
-    package.__path__ = list(spec.submodule_search_locations)
-    package.__file__ = spec.origin
-    sys.modules["ell"] = package
-
-
 def main(config: dict[str, Any]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop: by closing stdin
     try:
         os.nice(NICENESS)
     except OSError:
         pass
-    _bare_ell()
     import pygit2
 
     from . import faults

@@ -32,7 +32,6 @@ import ell.redaction  # noqa: E402
 import ell_git.writer  # noqa: E402
 from ell.store import MemoryStore  # noqa: E402
 from ell_git import GitStore  # noqa: E402
-from ell_git.batch import serialise_plain  # noqa: E402
 
 
 class LinesStore(MemoryStore):
@@ -43,7 +42,7 @@ class LinesStore(MemoryStore):
         self.lines: list[tuple[str, bytes | None, str]] = []
 
     def record_invocation(self, invocation) -> None:  # type: ignore[no-untyped-def]
-        self.lines.append((invocation.version_id, serialise_plain(invocation), invocation.lmp_name))
+        self.lines.append((invocation.version_id, invocation.plain_line(), invocation.lmp_name))
         if len(self.lines) > 1000:
             self.lines = []
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from ..redaction import redact_value
 from ..serialize import dumps, to_jsonable
-from ..store import EvaluationRecord, LabelerRecord
+from ..records import EvaluationRecord, LabelerRecord
 from .results import CRITERION, METRIC
 
 #: Datapoints are stored whole; strings beyond this are cut (a dataset is for reading, not blobs).

@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional
 from ..configurator import config
 from ..lmp import tracking
 from ..serialize import to_jsonable
-from ..store import EvaluationRecord, EvaluationRunRecord
+from ..records import EvaluationRecord, EvaluationRunRecord
 from .definition import (Labeler, accepts, has_required_params, jsonable_dataset, labelers_from, record_of)
 from .progress import Progress
 from .results import CRITERION, METRIC, Dataset, EvaluationResults, EvaluationRun, Scores, summarize

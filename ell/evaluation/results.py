@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Optional
 
-from ..store import DatapointResult, EvaluationRecord
+from ..records import DatapointResult, EvaluationRecord
 
 Datapoint = dict[str, Any]
 Dataset = list[dict[str, Any]]

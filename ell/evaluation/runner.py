@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from ..serialize import to_jsonable
-from ..store import DatapointResult
+from ..records import DatapointResult
 from ..types import Message
 from ..types.lstr import lstr
 from .definition import MAX_DATAPOINT_STRING, Labeler, datapoint_keys

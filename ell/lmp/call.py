@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator, Callable, Iterator, Optional
 from .. import otel, recording
 from ..configurator import config
 from ..providers import ProviderCall, ProviderResult, resolve_client
-from ..store import InvocationRecord, cache_key
+from ..records import InvocationRecord, call_key
 from ..types import Message
 from ..types.lstr import origin_ids, traced_by
 from . import tracking, verbose
@@ -133,11 +133,10 @@ class Call:
         if not store.is_frozen(self.version.name):
             return None
         from ..redaction import redact_args
-        from ..serialize import dumps
 
         try:  # the key of the record as stored: arguments and globals redacted
-            key = cache_key(self.version.version_id, dumps(redact_args(self.bound_args())),
-                            dumps(redact_args(tracking.snapshot(self.wrapper))))
+            key = call_key(self.version.version_id, redact_args(self.bound_args()),
+                           redact_args(tracking.snapshot(self.wrapper)))
             outputs = store.cached_outputs(self.version.version_id, key)
             if outputs is None:
                 return None

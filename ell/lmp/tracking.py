@@ -12,33 +12,21 @@ import itertools
 import logging
 import os
 import secrets
-import threading
 import time
-import warnings
 from contextvars import ContextVar
 from typing import Any, Callable, Optional
 
 from .. import otel, recording
 from ..configurator import config
-from ..store import InvocationRecord, VersionRecord
+from ..records import InvocationRecord, VersionRecord
+from ..warn import warn_once
 
 logger = logging.getLogger("ell")
 
 #: The invocation currently running in this context (its children record it as their parent).
 current_invocation: ContextVar[Optional[str]] = ContextVar("ell_current_invocation", default=None)
 
-_warned: set[str] = set()
-_warned_lock = threading.Lock()
 _recorded_versions: set[tuple[int, str]] = set()  # (id(store), version id) already handed to a store
-
-
-def warn_once(key: str, message: str) -> None:
-    """Warn about a tracking problem once per kind of problem; the user's call goes on."""
-    with _warned_lock:
-        if key in _warned:
-            return
-        _warned.add(key)
-    warnings.warn(f"ell: {message}", RuntimeWarning, stacklevel=3)
 
 
 def error_text(error: BaseException) -> str:

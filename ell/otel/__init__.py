@@ -90,7 +90,7 @@ def flush(timeout: float = 10.0) -> bool:
 
 
 def _warn(key: str, message: str) -> None:
-    from ..lmp.tracking import warn_once
+    from ..warn import warn_once
 
     warn_once("otel-" + key, message)
 

@@ -106,9 +106,9 @@ class Pipeline:
                     kind=kind, status=status or _UNSET, start_time=start, end_time=end,
                     instrumentation_scope=self.scope))
             except Exception as exc:  # one odd call must not stop the thread
-                from . import _warn
+                from ..warn import warn_once
 
-                _warn("build", f"could not build a span: {type(exc).__name__}: {exc}")
+                warn_once("otel-build", f"could not build a span: {type(exc).__name__}: {exc}")
 
 
 _pid = os.getpid

@@ -62,7 +62,7 @@ def _callable_hits(rule: object, text: str) -> Iterable[Hit]:
     try:
         found = list(rule(text) or ())  # type: ignore[operator]
     except Exception as exc:  # a user's rule must not lose a record: say it once, keep going
-        from ..lmp.tracking import warn_once
+        from ..warn import warn_once
 
         warn_once(f"redact-rule-{id(rule)}", f"redaction rule {rule!r} raised {type(exc).__name__}: {exc}")
         return

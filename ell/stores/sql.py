@@ -15,7 +15,9 @@ def SQLiteStore(db_dir: str | os.PathLike[str], *args: Any, **kwargs: Any) -> An
     """The git store for the repository at or above `db_dir` (ell-ai's SQLite store, replaced)."""
     from ell_git import open_store
 
-    return open_store(db_dir)
+    from ..startup import complete_text
+
+    return open_store(db_dir, complete=complete_text)
 
 
 def PostgresStore(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - ell-ai's name

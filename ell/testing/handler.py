@@ -13,15 +13,12 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Iterable, Protocol
 
 from . import chat_request as rq
 from .behaviour import completion_tokens, decide_choices
-from .replies import normalize
+from .replies import ReplyLike, normalize
 from .wire import Completion, completion_body, error_body, stream_chunks, usage_block
-
-if TYPE_CHECKING:
-    from .server import ModelServer
 
 try:  # orjson is faster, but the server must also run without it
     import orjson
@@ -38,7 +35,25 @@ except ImportError:  # pragma: no cover - exercised only without orjson
 
     _loads = json.loads
 
-__all__ = ["ThreadedServer", "Handler"]
+__all__ = ["ThreadedServer", "Handler", "Owner"]
+
+
+class Owner(Protocol):
+    """What the handler threads need from the server that owns them (`server.ModelServer`)."""
+
+    api_key: str | None
+    models: Iterable[str]
+    verbose: bool
+
+    def _record(self, body: dict) -> None: ...
+
+    def _next_item(self) -> ReplyLike: ...
+
+    def _next_number(self) -> int: ...
+
+    def _script_failed(self, exc: BaseException) -> None: ...
+
+    def _wait(self, seconds: float) -> bool: ...
 
 
 class ThreadedServer(ThreadingHTTPServer):
@@ -48,7 +63,7 @@ class ThreadedServer(ThreadingHTTPServer):
     block_on_close = False  # we join our own threads, with a timeout
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], owner: ModelServer) -> None:
+    def __init__(self, address: tuple[str, int], owner: Owner) -> None:
         self.owner = owner
         self._lock = threading.Lock()
         self._connections: dict[socket.socket, threading.Thread] = {}

@@ -24,7 +24,7 @@ __all__ = ["VersionInfo", "compute_version", "snapshot_globals"]
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """The version of one tracked function (what `ell.store.VersionRecord` is built from)."""
+    """The version of one tracked function (what `ell.records.VersionRecord` is built from)."""
 
     version_id: str  # "lmp-<16 hex>", see ell.versioning.hashing
     name: str  # module.qualname

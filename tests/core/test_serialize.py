@@ -42,7 +42,7 @@ def test_lone_surrogates_survive():
 def test_fast_and_careful_paths_agree_on_ordinary_records():
     import time
 
-    from ell.store import InvocationRecord
+    from ell.records import InvocationRecord
 
     inv = InvocationRecord(
         id="inv-1", version_id="lmp-1", lmp_name="m.f", args={"name": ell.lstr("bob", "inv-0"), "n": 3},

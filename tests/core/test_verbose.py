@@ -397,7 +397,7 @@ def test_printing_never_breaks_the_call(model_server, store, monkeypatch, capsys
     broken = io.StringIO()
     broken.close()  # every write raises ValueError
     monkeypatch.setattr(sys, "stdout", broken)
-    first_failure = "verbose" not in tracking._warned  # ell warns once per kind of failure
+    first_failure = "verbose" not in ell.warn._warned  # ell warns once per kind of failure
     with pytest.warns(RuntimeWarning, match="could not print") if first_failure else contextlib.nullcontext():
         assert echo(1) == "Echo: about int"
     assert store.invocations[-1].outputs[0].text == "Echo: about int"

@@ -30,7 +30,8 @@ def _init_with_a_store(*args, **kwargs):  # type: ignore[no-untyped-def]
 
 
 def _report() -> None:
-    from ell.serialize import dumps, version_to_dict
+    from ell.records import version_to_dict
+    from ell.serialize import dumps
 
     data = b"".join(dumps(vars(inv)) for inv in _memory.invocations)
     data += b"".join(dumps(version_to_dict(v)) + v.source.encode() + v.closure.encode()

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ell.redaction import needs_redaction, redact_invocation, redact_text, redact_value
 from ell.serialize import dumps
-from ell.store import InvocationRecord
+from ell.records import InvocationRecord
 from ell.types import Message
 
 NAMES = ["name", "api_key", "token", "session_id", "max_tokens", "Authorization", "headers", "password", "note",

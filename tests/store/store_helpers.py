@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import orjson
 
-from ell.store import InvocationRecord, VersionRecord
+from ell.records import InvocationRecord, VersionRecord
 
 
 def git(cwd: str | Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:

@@ -10,6 +10,7 @@ import pytest
 from store_helpers import git, make_version
 
 import ell
+from ell.providers import complete_text
 from ell_git import GitStore, autocommit, versions
 from ell_git.versions import side_of
 
@@ -74,7 +75,7 @@ def _message(repo):
 def test_the_offline_servers_echo_never_becomes_a_commit_message(user_repo, model_server, monkeypatch):
     monkeypatch.setattr(versions, "_told", threading.Event(), raising=False)
     ell.config.register_model("gpt-4o-mini", model_server.client(max_retries=0))
-    s = GitStore(user_repo, autocommit=True, autocommit_model="gpt-4o-mini", autocommit_timeout=10)
+    s = GitStore(user_repo, autocommit=True, complete=complete_text, autocommit_model="gpt-4o-mini", autocommit_timeout=10)
     s.record_version(make_version())
     assert s.flush(timeout=30)
     with warnings.catch_warnings():
@@ -100,7 +101,7 @@ def test_sending_code_to_the_model_is_said_once_per_process(user_repo, model_ser
         s.close()
         assert not [w for w in caught if "closure diff" in str(w.message)]  # no model asked, nothing said
         for n in range(2):  # two stores, two versions each: one notice
-            s = GitStore(user_repo, autocommit=True, autocommit_timeout=10)
+            s = GitStore(user_repo, autocommit=True, complete=complete_text, autocommit_timeout=10)
             for doc in (f"c{n}.", f"d{n}."):
                 model_server.queue("Make the assistant terse")
                 s.record_version(make_version(doc=doc))

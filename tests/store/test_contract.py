@@ -17,18 +17,8 @@ import pytest
 from store_helpers import init_user_repo, make_inv, make_version
 
 import ell
-from ell.serialize import call_cache_key
-from ell.store import (
-    DatapointResult,
-    EvaluationHooks,
-    EvaluationRecord,
-    EvaluationRunRecord,
-    FeedbackRecord,
-    Freezable,
-    LabelerRecord,
-    MemoryStore,
-    Store,
-)
+from ell.records import DatapointResult, EvaluationRecord, EvaluationRunRecord, FeedbackRecord, LabelerRecord
+from ell.store import EvaluationHooks, Freezable, MemoryStore, Store
 from ell_git import GitStore
 
 
@@ -124,10 +114,10 @@ def test_cached_outputs_serve_the_newest_error_free_identical_call(store):
     other_globals = make_inv(v, 4, args={"n": "a"}, bound_globals={"TONE": "cold"})
     for inv in (old, new, failed):
         store.record_invocation(inv)  # not flushed: a lookup must see what is still queued
-    assert store.cached_outputs(v.version_id, call_cache_key(new)) == output("new")
-    assert store.cached_outputs(v.version_id, call_cache_key(failed)) is None  # errors are never served
-    assert store.cached_outputs(v.version_id, call_cache_key(other_globals)) is None
-    assert store.cached_outputs("lmp-other", call_cache_key(new)) is None
+    assert store.cached_outputs(v.version_id, new.cache_key()) == output("new")
+    assert store.cached_outputs(v.version_id, failed.cache_key()) is None  # errors are never served
+    assert store.cached_outputs(v.version_id, other_globals.cache_key()) is None
+    assert store.cached_outputs("lmp-other", new.cache_key()) is None
 
 
 def test_a_frozen_lmp_replays_its_recorded_call(store, model_server):

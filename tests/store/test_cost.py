@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import ell
 from ell_git.cli import cli
-from ell.store import InvocationRecord
+from ell.records import InvocationRecord
 from ell.testing import Reply
 from ell_git import GitStore, Reader, prices
 from ell_git.sync import sync

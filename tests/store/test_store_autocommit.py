@@ -9,6 +9,7 @@ import pytest
 from store_helpers import git, make_version
 
 import ell
+from ell.providers import complete_text
 from ell.testing import Reply
 from ell_git import GitStore
 from ell_git.autocommit import describe
@@ -90,7 +91,7 @@ def _commit_message(repo):
 
 def test_model_writes_the_message_when_it_answers_in_time(user_repo, model_server):
     ell.config.register_model("gpt-4o-mini", model_server.client(max_retries=0))
-    s = GitStore(user_repo, autocommit=True, autocommit_model="gpt-4o-mini", autocommit_timeout=10)
+    s = GitStore(user_repo, autocommit=True, complete=complete_text, autocommit_model="gpt-4o-mini", autocommit_timeout=10)
     s.record_version(make_version())
     assert s.flush(timeout=30)
     assert model_server.requests == []  # the first version needs no model
@@ -107,7 +108,7 @@ def test_model_writes_the_message_when_it_answers_in_time(user_repo, model_serve
 
 def test_slow_or_failing_model_falls_back_to_the_diff(user_repo, model_server):
     ell.config.register_model("gpt-4o-mini", model_server.client(max_retries=0))
-    s = GitStore(user_repo, autocommit=True, autocommit_timeout=1.0)
+    s = GitStore(user_repo, autocommit=True, complete=complete_text, autocommit_timeout=1.0)
     s.record_version(make_version())
     s.flush(timeout=30)
     model_server.queue(Reply(error=500))

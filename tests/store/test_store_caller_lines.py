@@ -21,7 +21,7 @@ import ell
 from ell.lmp import tracking
 from ell.types import Message
 from ell.types.lstr import lstr
-from ell_git.batch import PLAIN_KEY_BYTES, serialise, serialise_plain
+from ell.records import PLAIN_KEY_BYTES
 
 VERSION = make_version()
 _text = st.text(max_size=40)
@@ -41,8 +41,8 @@ _messages = st.lists(st.builds(lambda role, text: Message(role, text), st.sample
 def test_the_caller_and_the_writer_write_the_same_line(args, bound, messages, reply):
     inv = make_inv(VERSION, 1, args=args, bound_globals=bound, messages=messages,
                    outputs=[Message("assistant", lstr(reply, "inv-x"))])
-    line = serialise_plain(inv)
-    assert line is not None and line == serialise(inv)
+    line = inv.plain_line()
+    assert line is not None and line == inv.to_line()
     assert line == orjson.dumps(orjson.loads(line), option=orjson.OPT_SORT_KEYS)  # canonical
 
 
@@ -61,8 +61,8 @@ class Point:
 ])
 def test_records_that_are_not_plain_are_left_to_the_writer(odd):
     inv = make_inv(VERSION, 2, **odd)
-    assert serialise_plain(inv) is None
-    record = orjson.loads(serialise(inv))
+    assert inv.plain_line() is None
+    record = orjson.loads(inv.to_line())
     assert record["id"] == inv.id and isinstance(record["args"], dict) and record["bound_globals"] == {}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from store_helpers import make_inv, make_version
 
-from ell.serialize import call_cache_key
 from ell_git import GitStore
 
 
@@ -18,15 +17,15 @@ def test_cached_outputs_hit_and_miss(user_repo):
     with_globals = make_inv(v, 4, args={"n": "c"}, bound_globals={"TONE": "warm"})
     for inv in (old, new, failed, with_globals):
         s.record_invocation(inv)  # still queued: the lookup must flush before answering
-    assert s.cached_outputs(v.version_id, call_cache_key(new)) == [{"role": "assistant", "content": [{"text": "new"}]}]
-    assert s.cached_outputs(v.version_id, call_cache_key(failed)) is None  # errors are never served
+    assert s.cached_outputs(v.version_id, new.cache_key()) == [{"role": "assistant", "content": [{"text": "new"}]}]
+    assert s.cached_outputs(v.version_id, failed.cache_key()) is None  # errors are never served
     other = make_inv(v, 5, args={"n": "c"}, bound_globals={"TONE": "cold"})
-    assert s.cached_outputs(v.version_id, call_cache_key(other)) is None
-    assert s.cached_outputs(v.version_id, call_cache_key(with_globals)) is not None
-    assert s.cached_outputs("lmp-other", call_cache_key(new)) is None
+    assert s.cached_outputs(v.version_id, other.cache_key()) is None
+    assert s.cached_outputs(v.version_id, with_globals.cache_key()) is not None
+    assert s.cached_outputs("lmp-other", new.cache_key()) is None
     s.close()
     # a new process (new store) finds them through the read cache
     s2 = GitStore(user_repo, autocommit=False)
-    assert s2.cached_outputs(v.version_id, call_cache_key(old))[0]["content"][0]["text"] == "new"
+    assert s2.cached_outputs(v.version_id, old.cache_key())[0]["content"][0]["text"] == "new"
     s2.close()
 

@@ -9,7 +9,6 @@ import sys
 import orjson
 from store_helpers import all_lines, git, make_inv, make_version, python_env, wait_for_writer_process
 
-from ell.serialize import call_cache_key
 from ell_git import GitStore, Reader
 
 
@@ -29,7 +28,7 @@ def test_invocations_countable_with_plain_git(store, user_repo):
     # canonical: sorted keys, compact separators; the freeze key is stored with each line
     assert all(ln == orjson.dumps(orjson.loads(ln), option=orjson.OPT_SORT_KEYS) for ln in lines)
     by_id = {i.id: i for i in invs}
-    assert all(r["cache_key"] == call_cache_key(by_id[r["id"]]) for r in records)
+    assert all(r["cache_key"] == by_id[r["id"]].cache_key() for r in records)
     paths = git(user_repo, "ls-tree", "-r", "--name-only", ref).split()
     assert all(p.split("/")[4] == v.version_id and p.endswith(".jsonl") and len(p.split("/")) == 6 for p in paths)
 

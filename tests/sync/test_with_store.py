@@ -8,7 +8,7 @@ import time
 
 from synctools import World, out, user_state
 
-from ell.store import InvocationRecord, VersionRecord
+from ell.records import InvocationRecord, VersionRecord
 from ell_git import GitStore, Reader
 from ell_git.sync import sync
 

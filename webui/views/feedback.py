@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from ell.store import FeedbackRecord
+from ell.records import FeedbackRecord
 
 from .. import blind
 from ..data import plain
