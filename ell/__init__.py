@@ -1,6 +1,7 @@
 """ell: prompts are programs, and every version of a prompt program is a git commit.
 
-Where things happen: the decorators are in `ell.lmp` (`decorators.py`, `tool.py`); one call is
+Where things happen: the decorators are in `ell.lmp` (`decorators.py`, `tool.py`) and return typed
+`LMP[P, R]` objects (`ell/lmp/lmp.py`, configuration in `ell/types/lmp.py`); one call is
 `ell.lmp.call.Call` and is handed to `config.store` (`ell.store.Store`) in `Call.finish`; versions
 come from `ell.versioning`; the git store is the separate package `ell_git`.
 """
@@ -36,10 +37,11 @@ if TYPE_CHECKING:
     from . import models as models
     from . import providers as providers
     from .evaluation import Evaluation as Evaluation
-    from .lmp import complex as complex
-    from .lmp import lm as lm
-    from .lmp import simple as simple
-    from .lmp import tool as tool
+    # from the defining modules: `ell.lmp.simple` is also a module, which type checkers would take
+    from .lmp.decorators import complex as complex
+    from .lmp.decorators import lm as lm
+    from .lmp.decorators import simple as simple
+    from .lmp.tool import tool as tool
     from .providers import ModelRefusalError as ModelRefusalError
 
 #: Imported on first use: they import the openai SDK (~0.4 s), which reading history (`ell log`,

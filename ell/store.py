@@ -216,7 +216,9 @@ class MemoryStore:
 
     @contextmanager
     def freeze(self, *lmps: Any) -> Iterator[None]:
-        names = {getattr(l, "__ell_name__", getattr(l, "__qualname__", str(l))) for l in lmps}
+        from .types.lmp import lmp_of
+
+        names = {found.name if (found := lmp_of(l)) else getattr(l, "__qualname__", str(l)) for l in lmps}
         self._frozen |= names
         try:
             yield

@@ -13,14 +13,16 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from ell.types.lmp import lmp_of
+
 
 def lmp_name(lmp: Any) -> str:
     """The qualified name `ell` records for a decorated function (or a name given as a string)."""
     if isinstance(lmp, str):
         return lmp
-    name = getattr(lmp, "__ell_name__", None)
-    if name:
-        return str(name)
+    found = lmp_of(lmp)
+    if found is not None:
+        return found.name
     return f"{getattr(lmp, '__module__', '?')}.{getattr(lmp, '__qualname__', str(lmp))}"
 
 

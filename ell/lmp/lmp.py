@@ -1,0 +1,111 @@
+"""`LMP[P, R]` and `AsyncLMP[P, R]`: what `@ell.simple`, `@ell.complex` and `@ell.lm` return.
+
+Each keeps the user's parameters `P` for type checkers and editors, and calls return `R` (`lstr`
+for simple and lm, `Message` for complex), or an awaitable of it for an `async def`. A call runs
+one `Call`. Reserved call-time keywords, as in ell-ai: `api_params=`, `client=`, `lm_params=`
+(alias), and `stream=` (unless the function has its own `stream` parameter); a type checker sees
+only the function's own parameters (PEP 612 allows no keywords beside them).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Concatenate, Coroutine, Optional, ParamSpec, Protocol, Self, TypeVar, overload
+
+from ..configurator import config
+from ..types.lmp import Tracked
+from .call import Call, LMPSpec
+from .tracking import ArgBinder
+
+P = ParamSpec("P")
+R = TypeVar("R")
+S = TypeVar("S")  # the instance an LMP method is bound to
+Q = ParamSpec("Q")  # a method's parameters after `self`
+
+__all__ = ["AsyncLMP", "LMP", "LMPDecorator", "make_lmp"]
+
+
+class _Base(Tracked[P, R]):
+    __slots__ = ("spec", "own_stream")
+
+    spec: LMPSpec
+    own_stream: bool  # the function has a `stream` parameter: `stream=` is its, not ell's
+
+    def _options(self, kwargs: dict[str, Any]) -> tuple[bool, Optional[dict[str, Any]], Any]:
+        """Take ell's call-time keywords out of `kwargs`: (stream, api_params, client)."""
+        if not kwargs:
+            return False, None, None
+        api_params = kwargs.pop("api_params", None)
+        lm_params = kwargs.pop("lm_params", None)
+        client = kwargs.pop("client", None)
+        stream = False if self.own_stream else kwargs.pop("stream", False)
+        return stream, api_params or lm_params, client
+
+
+class LMP(_Base[P, R]):
+    """A language model program: call it like the function; it returns the model's answer."""
+
+    __slots__ = ()
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        stream, params, client = self._options(kwargs)
+        result: R = Call(self, self.spec, args, kwargs, params, client).run(stream)
+        return result
+
+    @overload
+    def __get__(self, instance: None, owner: Optional[type] = None) -> Self: ...
+
+    @overload
+    def __get__(self: LMP[Concatenate[S, Q], R], instance: S, owner: Optional[type] = None) -> Callable[Q, R]: ...
+
+    def __get__(self, instance: Any, owner: Optional[type] = None) -> Any:
+        return Tracked.__get__(self, instance, owner)
+
+
+class AsyncLMP(_Base[P, R]):
+    """An LMP of an `async def`: calling it gives an awaitable of the model's answer."""
+
+    __slots__ = ()
+
+    async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        stream, params, client = self._options(kwargs)
+        result: R = await Call(self, self.spec, args, kwargs, params, client).arun(stream)
+        return result
+
+    @overload
+    def __get__(self, instance: None, owner: Optional[type] = None) -> Self: ...
+
+    @overload
+    def __get__(self: AsyncLMP[Concatenate[S, Q], R], instance: S,
+                owner: Optional[type] = None) -> Callable[Q, Coroutine[Any, Any, R]]: ...
+
+    def __get__(self, instance: Any, owner: Optional[type] = None) -> Any:
+        return Tracked.__get__(self, instance, owner)
+
+
+class LMPDecorator(Protocol[R]):
+    """What `ell.simple(...)` and `ell.complex(...)` return: applied to a function, its LMP."""
+
+    @overload
+    def __call__(self, fn: Callable[P, Coroutine[Any, Any, Any]]) -> AsyncLMP[P, R]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, Any]) -> LMP[P, R]: ...
+
+
+def make_lmp(fn: Callable[..., Any], spec: LMPSpec, kind: str) -> LMP[Any, Any] | AsyncLMP[Any, Any]:
+    """Wrap `fn` as a tracked LMP of `kind` ("simple" or "complex")."""
+    from ..versioning import qualified_name
+
+    cls: type[LMP[Any, Any]] | type[AsyncLMP[Any, Any]] = AsyncLMP if inspect.iscoroutinefunction(fn) else LMP
+    binder = ArgBinder(fn)
+    lmp = cls(fn, kind, qualified_name(fn), binder, model=spec.model, api_params=spec.api_params,
+              client=spec.client, tools=spec.tools, exempt_from_tracking=spec.exempt_from_tracking)
+    lmp.spec, lmp.own_stream = spec, "stream" in binder.names
+    if isinstance(lmp, AsyncLMP) and hasattr(inspect, "markcoroutinefunction"):
+        inspect.markcoroutinefunction(lmp)  # Python 3.12+: inspect.iscoroutinefunction(lmp) is True, as it was
+    if not config.lazy_versioning and not spec.exempt_from_tracking:
+        from ..versioning import compute_version
+
+        compute_version(lmp)
+    return lmp
