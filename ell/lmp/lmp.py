@@ -10,7 +10,7 @@ only the function's own parameters (PEP 612 allows no keywords beside them).
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Concatenate, Coroutine, Optional, ParamSpec, Protocol, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Concatenate, Coroutine, Optional, ParamSpec, Protocol, Self, TypeVar, overload
 
 from ..configurator import config
 from ..types.lmp import Tracked
@@ -31,26 +31,18 @@ class _Base(Tracked[P, R]):
     spec: LMPSpec
     own_stream: bool  # the function has a `stream` parameter: `stream=` is its, not ell's
 
-    def _options(self, kwargs: dict[str, Any]) -> tuple[bool, Optional[dict[str, Any]], Any]:
-        """Take ell's call-time keywords out of `kwargs`: (stream, api_params, client)."""
-        if not kwargs:
-            return False, None, None
-        api_params = kwargs.pop("api_params", None)
-        lm_params = kwargs.pop("lm_params", None)
-        client = kwargs.pop("client", None)
-        stream = False if self.own_stream else kwargs.pop("stream", False)
-        return stream, api_params or lm_params, client
-
 
 class LMP(_Base[P, R]):
     """A language model program: call it like the function; it returns the model's answer."""
 
     __slots__ = ()
 
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        stream, params, client = self._options(kwargs)
-        result: R = Call(self, self.spec, args, kwargs, params, client).run(stream)
-        return result
+    if TYPE_CHECKING:
+        def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+    else:  # ell's call-time keywords as keyword parameters: the cheapest way to take them out
+        def __call__(self, *args, api_params=None, client=None, lm_params=None, **kwargs):
+            stream = False if self.own_stream else kwargs.pop("stream", False)
+            return Call(self, self.spec, args, kwargs, api_params or lm_params, client).run(stream)
 
     @overload
     def __get__(self, instance: None, owner: Optional[type] = None) -> Self: ...
@@ -67,10 +59,12 @@ class AsyncLMP(_Base[P, R]):
 
     __slots__ = ()
 
-    async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        stream, params, client = self._options(kwargs)
-        result: R = await Call(self, self.spec, args, kwargs, params, client).arun(stream)
-        return result
+    if TYPE_CHECKING:
+        async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+    else:
+        async def __call__(self, *args, api_params=None, client=None, lm_params=None, **kwargs):
+            stream = False if self.own_stream else kwargs.pop("stream", False)
+            return await Call(self, self.spec, args, kwargs, api_params or lm_params, client).arun(stream)
 
     @overload
     def __get__(self, instance: None, owner: Optional[type] = None) -> Self: ...
