@@ -66,6 +66,20 @@ class AsyncLMP(_Base[P, R]):
             stream = False if self.own_stream else kwargs.pop("stream", False)
             return await Call(self, self.spec, args, kwargs, api_params or lm_params, client).arun(stream)
 
+    # Python 3.11's inspect.iscoroutinefunction knows no marker (3.12's markcoroutinefunction): it
+    # is true of an object that looks like an async function, as the wrapper function was.
+    @property
+    def __code__(self) -> Any:
+        return self.func.__code__
+
+    @property
+    def __defaults__(self) -> Any:
+        return getattr(self.func, "__defaults__", None)
+
+    @property
+    def __kwdefaults__(self) -> Any:
+        return getattr(self.func, "__kwdefaults__", None)
+
     @overload
     def __get__(self, instance: None, owner: Optional[type] = None) -> Self: ...
 

@@ -126,6 +126,14 @@ def test_an_lmp_looks_like_its_function() -> None:
     assert pickle.loads(pickle.dumps(module_level)) is module_level  # by reference, like a function
 
 
+def test_an_async_lmp_is_a_coroutine_function() -> None:
+    @ell.simple(model="m", exempt_from_tracking=True)
+    async def later(name: str) -> str:
+        return name
+
+    assert inspect.iscoroutinefunction(later) and not inspect.iscoroutinefunction(module_level)
+
+
 def test_ell_ai_attribute_names_are_readable() -> None:
     @ell.tool()
     def add(a: int) -> int:
