@@ -1,6 +1,7 @@
 """ell: prompts are programs, and every version of a prompt program is a git commit.
 
-Where things happen: the decorators are in `ell.lmp` (`decorators.py`, `tool.py`); one call is
+Where things happen: the decorators are in `ell.lmp` (`decorators.py`, `tool.py`) and return typed
+`LMP[P, R]` objects (`ell/lmp/lmp.py`, configuration in `ell/types/lmp.py`); one call is
 `ell.lmp.call.Call` and is handed to `config.store` (`ell.store.Store`) in `Call.finish`; versions
 come from `ell.versioning`; the git store is the separate package `ell_git`.
 """
@@ -27,10 +28,11 @@ if TYPE_CHECKING:
     from .configurator import get_store as get_store
     from .configurator import register_provider as register_provider
     from .evaluation import Evaluation as Evaluation
-    from .lmp import complex as complex
-    from .lmp import lm as lm
-    from .lmp import simple as simple
-    from .lmp import tool as tool
+    # from the defining modules: `ell.lmp.simple` is also a module, which type checkers would take
+    from .lmp.decorators import complex as complex
+    from .lmp.decorators import lm as lm
+    from .lmp.decorators import simple as simple
+    from .lmp.tool import tool as tool
     from .providers import ModelRefusalError as ModelRefusalError
     from .startup import init as init
     from .startup import set_store as set_store

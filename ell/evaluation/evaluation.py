@@ -25,6 +25,7 @@ from .definition import (Labeler, accepts, has_required_params, jsonable_dataset
 from .progress import Progress
 from .results import CRITERION, METRIC, Dataset, EvaluationResults, EvaluationRun, Scores, summarize
 from .runner import Outcome, run_task, run_tasks, tasks_for
+from ..types.lmp import lmp_of
 from .tracked import is_tracked, track
 
 
@@ -178,10 +179,11 @@ class _Plan:
         params = {**ev.default_api_params, **(api_params or {})}
         if batching:
             params["n"] = samples
-        kind = getattr(target, "__ell_kind__", None)
+        found = lmp_of(target)
+        kind = found.kind if found is not None else None
         call_kwargs = dict(lmp_kwargs)
         # LMPs take api_params=; a plain function only if it says so (ell-ai passed it to everything).
-        if kind in ("simple", "complex") or (params and accepts(getattr(target, "__ell_func__", target), "api_params")):
+        if kind in ("simple", "complex") or (params and accepts(found.func if found else target, "api_params")):
             call_kwargs["api_params"] = params
         return _Plan(target, samples, has_required_params(lmp), params, call_kwargs, kind == "function")
 

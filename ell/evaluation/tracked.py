@@ -8,52 +8,50 @@ is asked to evaluate, so its runs have a version to be attached to. The invocati
 
 from __future__ import annotations
 
-import functools
 from contextvars import ContextVar
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, ParamSpec, TypeVar
 
 from ..lmp import tracking
+from ..types.lmp import Tracked, lmp_of
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: The id of the last tracked-function call made in this context (None before any).
 last_invocation: ContextVar[Optional[str]] = ContextVar("ell_last_tracked_function", default=None)
 
 
-def function(*, exempt_from_tracking: bool = False, _exempt_from_logging: bool = False, type: Any = None,
-             **function_kwargs: Any) -> Callable[[F], F]:
-    """Decorate a plain function so its versions and calls are recorded (ell-ai's signature; `type`
-    is accepted for compatibility and not needed: the kind is always "function")."""
-    return lambda fn: track(fn, exempt_from_tracking=exempt_from_tracking)  # type: ignore[return-value]
+class TrackedFunction(Tracked[P, R]):
+    """A plain function whose versions and calls are recorded (kind "function")."""
 
+    __slots__ = ()
 
-def is_tracked(fn: Any) -> bool:
-    return getattr(fn, "__ell_lmp__", False) is True
-
-
-def track(fn: Callable[..., Any], *, exempt_from_tracking: bool = False) -> Callable[..., Any]:
-    """A wrapper of `fn` that records each call as an invocation of kind "function"."""
-    from ..versioning import qualified_name
-
-    binder = tracking.ArgBinder(fn)
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, _invocation_origin: Optional[str] = None, **kwargs: Any) -> Any:
-        call = tracking.PlainCall(wrapper, args, kwargs)
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        kwargs.pop("_invocation_origin", None)
+        call = tracking.PlainCall(self, args, kwargs)
         try:
             with call:
-                call.result = fn(*args, **kwargs)
-                return call.result
+                result: R = self.func(*args, **kwargs)
+                call.result = result
+                return result
         finally:
             last_invocation.set(call.id if call.version is not None else None)
 
-    w: Any = wrapper
-    w.__ell_lmp__ = True
-    w.__ell_kind__ = "function"
-    w.__ell_name__ = qualified_name(fn)
-    w.__ell_model__ = None
-    w.__ell_api_params__ = {}
-    w.__ell_func__ = fn
-    w.__ell_binder__ = binder
-    w.__ell_exempt_from_tracking__ = exempt_from_tracking
-    return wrapper
+
+def function(*, exempt_from_tracking: bool = False, _exempt_from_logging: bool = False, type: Any = None,
+             **function_kwargs: Any) -> Callable[[Callable[P, R]], TrackedFunction[P, R]]:
+    """Decorate a plain function so its versions and calls are recorded (ell-ai's signature; `type`
+    is accepted for compatibility and not needed: the kind is always "function")."""
+    return lambda fn: track(fn, exempt_from_tracking=exempt_from_tracking)
+
+
+def is_tracked(fn: Any) -> bool:
+    return lmp_of(fn) is not None
+
+
+def track(fn: Callable[P, R], *, exempt_from_tracking: bool = False) -> TrackedFunction[P, R]:
+    """A tracked function calling `fn` that records each call as an invocation of kind "function"."""
+    from ..versioning import qualified_name
+
+    return TrackedFunction(fn, "function", qualified_name(fn), tracking.ArgBinder(fn),
+                           exempt_from_tracking=exempt_from_tracking)

@@ -153,7 +153,7 @@ class Call:
         return tuple(sorted(found)) if found else ()
 
     def bound_args(self) -> dict[str, Any]:
-        return self.wrapper.__ell_binder__.bind(self.args, self.kwargs)
+        return self.wrapper.binder.bind(self.args, self.kwargs)
 
     def shape(self, messages: list[Message]) -> Any:
         """What the user gets back: Message(s) for complex, lstr(s) for simple."""

@@ -1,96 +1,72 @@
 """The LMP decorators: `@ell.complex`, `@ell.simple` and the seed's `@ell.lm`.
 
-Each wraps the user's prompt function in a typed wrapper (signature kept for editors) that runs a
-`Call`. Reserved call-time keywords, as in ell-ai: `api_params=`, `client=`, `lm_params=` (alias),
-and `stream=` (unless the function has its own `stream` parameter).
+Each turns the user's prompt function into an `LMP[P, R]` (`ell.lmp.lmp`): the function's own
+parameters, and `R` the answer's type: `lstr` for simple and lm (a `str` that remembers the call it
+came from, so it types as `str` anywhere and keeps its origin for the next LMP), `Message` for
+complex, or what `post_callback` returns. An `async def` gives an `AsyncLMP`, awaited for `R`.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar, cast, overload
 
 from pydantic import BaseModel
 
-from ..configurator import config
 from ..types import Message
+from ..types.lmp import lmp_of
 from ..types.lstr import lstr
-from .call import Call, LMPSpec
-from .tracking import ArgBinder
+from .call import LMPSpec
+from .lmp import LMPDecorator, make_lmp
 
-F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 #: The seed's default system prompt for `@ell.lm` functions without a docstring.
 DEFAULT_SYSTEM_PROMPT = "You are a helpful AI assistant."
 
 
-def make_lmp(fn: Callable[..., Any], spec: LMPSpec, kind: str) -> Callable[..., Any]:
-    """Wrap `fn` as a tracked LMP of `kind` ("simple" or "complex")."""
-    from ..versioning import qualified_name
-
-    binder = ArgBinder(fn)
-    own_stream = "stream" in binder.names
-
-    if inspect.iscoroutinefunction(fn):
-
-        @functools.wraps(fn)
-        async def wrapper(*args: Any, api_params: Optional[dict] = None, client: Any = None,
-                          lm_params: Optional[dict] = None, **kwargs: Any) -> Any:
-            stream = False if own_stream else kwargs.pop("stream", False)
-            return await Call(wrapper, spec, args, kwargs, api_params or lm_params, client).arun(stream)
-
-    else:
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, api_params: Optional[dict] = None, client: Any = None,
-                    lm_params: Optional[dict] = None, **kwargs: Any) -> Any:
-            stream = False if own_stream else kwargs.pop("stream", False)
-            return Call(wrapper, spec, args, kwargs, api_params or lm_params, client).run(stream)
-
-    w: Any = wrapper
-    w.__ell_lmp__ = True
-    w.__ell_kind__ = kind
-    w.__ell_name__ = qualified_name(fn)
-    w.__ell_model__ = spec.model
-    w.__ell_api_params__ = dict(spec.api_params)
-    w.__ell_client__ = spec.client
-    w.__ell_tools__ = list(spec.tools)
-    w.__ell_func__ = fn  # ell-ai's name for the user's function
-    w.__ell_binder__ = binder
-    w.__ell_exempt_from_tracking__ = spec.exempt_from_tracking
-    if not config.lazy_versioning and not spec.exempt_from_tracking:
-        from ..versioning import compute_version
-
-        compute_version(wrapper)
-    return wrapper
-
-
 def _check_tools(tools: Optional[list[Callable[..., Any]]]) -> list[Callable[..., Any]]:
     tools = list(tools or [])
     for t in tools:
-        if not hasattr(t, "__ell_params_model__"):
+        found = lmp_of(t)
+        if found is None or found.kind != "tool":
             raise TypeError(f"tool {getattr(t, '__name__', t)!r} must be decorated with @ell.tool()")
     return tools
 
 
+def _decorator(spec: LMPSpec, kind: str) -> LMPDecorator[Any]:
+    return cast("LMPDecorator[Any]", lambda fn: make_lmp(fn, spec, kind))
+
+
+@overload
+def complex(model: Optional[str] = None, client: Any = None, tools: Optional[list[Callable[..., Any]]] = None,
+            exempt_from_tracking: bool = False, post_callback: None = None,
+            **api_params: Any) -> LMPDecorator[Message]: ...
+
+
+@overload
+def complex(model: Optional[str] = None, client: Any = None, tools: Optional[list[Callable[..., Any]]] = None,
+            exempt_from_tracking: bool = False, *, post_callback: Callable[[Any], T],
+            **api_params: Any) -> LMPDecorator[T]: ...
+
+
 def complex(model: Optional[str] = None, client: Any = None, tools: Optional[list[Callable[..., Any]]] = None,
             exempt_from_tracking: bool = False, post_callback: Optional[Callable[[Any], Any]] = None,
-            **api_params: Any) -> Callable[[F], F]:
+            **api_params: Any) -> LMPDecorator[Any]:
     """An LMP returning the assistant `Message` (text, tool calls, parsed structured output, ...).
 
     `response_format=` a pydantic model gives `.parsed`; `tools=` a list of `@ell.tool()` functions.
+    With `post_callback=`, the LMP returns what the callback makes of the message.
     """
     fmt = api_params.get("response_format")
     if fmt is not None and not (isinstance(fmt, dict) or (isinstance(fmt, type) and issubclass(fmt, BaseModel))):
         raise TypeError("response_format must be a pydantic model class or an OpenAI response_format dict")
     spec = LMPSpec(model=model, client=client, tools=_check_tools(tools), api_params=api_params,
                    exempt_from_tracking=exempt_from_tracking, post_callback=post_callback)
-    return lambda fn: make_lmp(fn, spec, "complex")  # type: ignore[return-value]
+    return _decorator(spec, "complex")
 
 
 def simple(model: Optional[str] = None, client: Any = None, exempt_from_tracking: bool = False,
-           **api_params: Any) -> Callable[[Callable[..., Any]], Callable[..., lstr]]:
+           **api_params: Any) -> LMPDecorator[lstr]:
     """An LMP returning text (`lstr`); a list of texts when `n > 1`.
 
     The docstring is the system message (when not blank); the returned str is the user message,
@@ -103,15 +79,15 @@ def simple(model: Optional[str] = None, client: Any = None, exempt_from_tracking
         raise TypeError("@ell.simple returns text only: use @ell.complex(response_format=...) for structured output")
     spec = LMPSpec(model=model, client=client, api_params=api_params, exempt_from_tracking=exempt_from_tracking,
                    text_output=True)
-    return lambda fn: make_lmp(fn, spec, "simple")
+    return _decorator(spec, "simple")
 
 
 def lm(model: Optional[str] = None, client: Any = None, exempt_from_tracking: bool = False,
-       **api_params: Any) -> Callable[[Callable[..., Any]], Callable[..., lstr]]:
+       **api_params: Any) -> LMPDecorator[lstr]:
     """The seed's `@ell.lm`: `@ell.simple` with a default system prompt when there is no docstring."""
     spec = LMPSpec(model=model, client=client, api_params=api_params, exempt_from_tracking=exempt_from_tracking,
                    text_output=True, default_system=DEFAULT_SYSTEM_PROMPT)
-    return lambda fn: make_lmp(fn, spec, "simple")
+    return _decorator(spec, "simple")
 
 
 __all__ = ["complex", "simple", "lm", "DEFAULT_SYSTEM_PROMPT", "Message"]

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, ParamSpec, TypeVar, cast, overload
 
 from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 
 from ..configurator import config
 from ..types import ContentBlock, ToolResult
+from ..types.lmp import Tracked
 from ..types.lstr import lstr
 from . import tracking
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def params_model(fn: Callable[..., Any]) -> type[BaseModel]:
@@ -63,42 +66,62 @@ def _as_blocks(result: Any, origin: str) -> list[ContentBlock]:
     return [ContentBlock(text=lstr(text, origin))]
 
 
-def tool(fn: Optional[Callable[..., Any]] = None, *, exempt_from_tracking: bool = False,
-         **tool_kwargs: Any) -> Any:
+class Tool(Tracked[P, R]):
+    """A function a model may call (`@ell.tool()`): called directly, it returns what the function
+    returns; called for a model's tool call (`_tool_call_id=`), a `ToolResult`."""
+
+    __slots__ = ("params_model", "tool_kwargs")
+
+    params_model: type[BaseModel]  # its parameters, for the JSON schema the model sees
+    tool_kwargs: dict[str, Any]
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        tool_call_id = cast(Optional[str], kwargs.pop("_tool_call_id", None))
+        kwargs.pop("_invocation_origin", None)
+        with tracking.PlainCall(self, args, kwargs, api_params=self.tool_kwargs,
+                                extra_origins=(tool_call_id,)) as call:
+            call.result = self.func(*args, **kwargs)
+            if tool_call_id:  # called for a model's tool call: answer with a ToolResult
+                return ToolResult(tool_call_id=tool_call_id, result=_as_blocks(call.result, call.id))  # type: ignore[return-value]
+            result: R = call.result
+            return result
+
+    def get_params_model(self) -> type[BaseModel]:
+        return self.params_model
+
+    @property
+    def __ell_params_model__(self) -> type[BaseModel]:
+        return self.params_model
+
+    @property
+    def __ell_tool_kwargs__(self) -> dict[str, Any]:
+        return self.tool_kwargs
+
+
+@overload
+def tool(fn: Callable[P, R], *, exempt_from_tracking: bool = False, **tool_kwargs: Any) -> Tool[P, R]: ...
+
+
+@overload
+def tool(fn: None = None, *, exempt_from_tracking: bool = False,
+         **tool_kwargs: Any) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
+
+
+def tool(fn: Optional[Callable[P, R]] = None, *, exempt_from_tracking: bool = False,
+         **tool_kwargs: Any) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
     """Make `fn` a tool for `@ell.complex(tools=[...])`. Calls are tracked like LMP calls."""
 
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(fn: Callable[P, R]) -> Tool[P, R]:
         from ..versioning import qualified_name
 
         model = params_model(fn)
-        binder = tracking.ArgBinder(fn)
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, _tool_call_id: Optional[str] = None, _invocation_origin: Optional[str] = None,
-                    **kwargs: Any) -> Any:
-            with tracking.PlainCall(wrapper, args, kwargs, api_params=tool_kwargs,
-                                    extra_origins=(_tool_call_id,)) as call:
-                call.result = fn(*args, **kwargs)
-                if _tool_call_id:  # called for a model's tool call: answer with a ToolResult
-                    return ToolResult(tool_call_id=_tool_call_id, result=_as_blocks(call.result, call.id))
-                return call.result
-
-        w: Any = wrapper
-        w.__ell_lmp__ = True
-        w.__ell_kind__ = "tool"
-        w.__ell_name__ = qualified_name(fn)
-        w.__ell_model__ = None
-        w.__ell_api_params__ = dict(tool_kwargs)
-        w.__ell_tool_kwargs__ = tool_kwargs
-        w.__ell_func__ = fn
-        w.__ell_params_model__ = model
-        w.__ell_binder__ = binder
-        w.__ell_exempt_from_tracking__ = exempt_from_tracking
-        w.get_params_model = lambda: model
+        made: Tool[P, R] = Tool(fn, "tool", qualified_name(fn), tracking.ArgBinder(fn), api_params=tool_kwargs,
+                                exempt_from_tracking=exempt_from_tracking)
+        made.params_model, made.tool_kwargs = model, tool_kwargs
         if not config.lazy_versioning and not exempt_from_tracking:
             from ..versioning import compute_version
 
-            compute_version(wrapper)
-        return wrapper
+            compute_version(made)
+        return made
 
     return decorate(fn) if fn is not None else decorate

@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional
 from .. import otel, recording
 from ..configurator import config
 from ..records import InvocationRecord, VersionRecord
+from ..types.lmp import lmp_of
 from ..warn import warn_once
 
 logger = logging.getLogger("ell")
@@ -96,6 +97,7 @@ def ensure_version(wrapper: Any) -> Any:
 def version_record(wrapper: Any, info: Any) -> VersionRecord:
     from ..redaction import redact_value
 
+    lmp = lmp_of(wrapper)
     return VersionRecord(
         version_id=info.version_id,
         name=info.name,
@@ -104,8 +106,8 @@ def version_record(wrapper: Any, info: Any) -> VersionRecord:
         closure=info.closure,
         uses=tuple(info.uses),
         uses_names=tuple(info.uses_names),
-        model=getattr(wrapper, "__ell_model__", None),
-        api_params=redact_value(dict(getattr(wrapper, "__ell_api_params__", {}) or {})),
+        model=lmp.model if lmp else None,
+        api_params=redact_value(dict(lmp.api_params if lmp else {})),
         bound_globals=dict(info.bound_globals),
         packages=dict(info.packages),
         created_at=time.time(),
@@ -164,7 +166,7 @@ class PlainCall:
         self.result: Any = None
 
     def __enter__(self) -> "PlainCall":
-        if not self.wrapper.__ell_exempt_from_tracking__:
+        if not self.wrapper.exempt_from_tracking:
             try:
                 self.version = ensure_version(self.wrapper)
             except Exception as exc:  # versioning must never fail the call
@@ -173,7 +175,7 @@ class PlainCall:
         self.token = current_invocation.set(self.id)
         self.kept = recording.begin(self.parent)
         # Tools are `execute_tool` spans; other tracked functions make none (their calls still nest).
-        self.span = otel.begin_tool(self) if otel.active and getattr(self.wrapper, "__ell_kind__", None) == "tool" else None
+        self.span = otel.begin_tool(self) if otel.active and self.wrapper.kind == "tool" else None
         self.started, self.t0 = time.time(), time.perf_counter()
         return self
 
@@ -193,7 +195,7 @@ class PlainCall:
         try:  # a tracking failure must not replace the call's own result or exception
             record(InvocationRecord(
                 id=self.id, version_id=self.version.version_id, lmp_name=self.version.name,
-                args=self.wrapper.__ell_binder__.bind(self.args, self.kwargs),
+                args=self.wrapper.binder.bind(self.args, self.kwargs),
                 outputs=[] if error else [self.result], api_params=dict(self.api_params),
                 latency_ms=(time.perf_counter() - self.t0) * 1000.0, started_at=self.started, parent_id=self.parent,
                 origin_ids=tuple(sorted(origin_ids((*self.args, *self.kwargs.values(), *self.extra_origins)))),

@@ -15,7 +15,7 @@ import sys
 import threading
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Protocol, Sequence
 
 from ..configurator import config
 from ..types import Message
@@ -23,8 +23,22 @@ from . import tracking
 from .display import (ARG, ASSISTANT, BOLD, DIM, ERROR, RAIL, ROLE_STYLES, Line, cut, message_lines, render,
                       short_value, wrap)
 
-if TYPE_CHECKING:
-    from .call import Call
+
+class Call(Protocol):
+    """What these hooks read of a call: `ell.lmp.call.Call` has it (described here, not imported,
+    because `Call` calls these hooks: no import cycle)."""
+
+    id: str
+    parent: Optional[str]
+    wrapper: Any  # the LMP: its __qualname__ names the box
+    version: Any  # VersionInfo, or None when untracked
+    spec: Any  # LMPSpec: exempt_from_tracking, tools
+    messages: list[Message]
+    model: Optional[str]
+    params: dict[str, Any]
+
+    def bound_args(self) -> dict[str, Any]: ...
+
 
 MIN_BOX = 40  # a nested box never gets narrower than this (deep nesting overflows instead)
 NAME_STYLES = ("31", "32", "33", "35", "36", "91", "92", "93", "95", "96")  # no blue: the rails are blue

@@ -176,7 +176,7 @@ def _tool_start(call: Any) -> dict[str, Any]:
     if capture_content:
         from ..redaction import redact_value
 
-        attrs["gen_ai.tool.call.arguments"] = _json(redact_value(wrapper.__ell_binder__.bind(call.args, call.kwargs)))
+        attrs["gen_ai.tool.call.arguments"] = _json(redact_value(wrapper.binder.bind(call.args, call.kwargs)))
     return attrs
 
 

@@ -14,6 +14,7 @@ import openai
 from pydantic import BaseModel
 
 from ..types import ContentBlock, Message, ToolCall
+from ..types.lmp import params_model_of
 from ..types.lstr import lstr, traced
 from .base import ModelRefusalError, Provider, ProviderCall, ProviderResult
 
@@ -28,7 +29,7 @@ def tool_schema(tool: Any) -> dict[str, Any]:
         "function": {
             "name": tool.__name__,
             "description": (tool.__doc__ or "").strip(),
-            "parameters": tool.__ell_params_model__.model_json_schema(),
+            "parameters": params_model_of(tool).model_json_schema(),  # type: ignore[union-attr]
         },
     }
 

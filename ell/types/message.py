@@ -18,6 +18,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, field_serializer
 
+from .lmp import params_model_of
 from .lstr import lstr
 
 
@@ -126,7 +127,7 @@ class ToolCall(BaseModel):
 
     def __init__(self, tool: Any, params: Any, tool_call_id: Optional[str] = None, **kw: Any) -> None:
         error = kw.pop("error", None)
-        model = getattr(tool, "__ell_params_model__", None)
+        model = params_model_of(tool)
         if model is not None and isinstance(params, dict):
             try:
                 params = model(**params)

@@ -27,6 +27,7 @@ import types
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from ..types.lmp import lmp_of
 from .globals import Snapshot, module_kind, package_version
 from .literals import is_constant, render_value
 from .naming import module_name, qualified_name
@@ -36,6 +37,7 @@ from .objects import (
     imports_user_code,
     is_lmp,
     is_typing,
+    lmp_name,
     owning_class,
     placeholder_function,
     ref_name,
@@ -292,7 +294,7 @@ class _Walk:
             return  # recursion into itself is part of its own source, not a dependency
         self.uses[id(wrapper)] = wrapper
         self.alive.append(wrapper)
-        name = getattr(wrapper, "__ell_name__", None) or qualified_name(wrapper)
+        name = lmp_name(wrapper)
         self.add(USES, f"{owner}:{label}", f"# uses {label} -> {name}{self.note_owner(owner)}")
 
     def module(self, label: str, module: types.ModuleType, owner: str, chains: tuple[tuple[str, ...], ...]) -> None:
@@ -400,7 +402,7 @@ def capture(wrapper: Any, kind: str, name: str) -> Capture:
         walk.add(ROOT, "", placeholder_function(fn, name))
     _forced(walk, wrapper)
     walk.run()
-    uses = sorted(walk.uses.values(), key=lambda w: (getattr(w, "__ell_name__", "") or "", id(w)))
+    uses = sorted(walk.uses.values(), key=lambda w: (lmp_name(w), id(w)))
     # Secrets are replaced before anything is hashed: the version id is that of the redacted
     # closure, so rotating a key makes no new version (see ell.redaction).
     from ..redaction import redact_source, redact_value
@@ -427,10 +429,10 @@ def _with_decorator_note(text: str, wrapper: Any, kind: str, decorated: bool) ->
     value is otherwise only snapshotted), ``model=pick_model()``, or ``ell.simple(...)(fn)`` with
     no decorator syntax at all. The effective values make them part of the version in every case.
     """
-    if kind == "function" or not is_lmp(wrapper):
+    lmp = lmp_of(wrapper)
+    if kind == "function" or lmp is None:
         return text
-    model = getattr(wrapper, "__ell_model__", None)
-    params = getattr(wrapper, "__ell_api_params__", None) or {}
+    model, params = lmp.model, lmp.api_params
     if model is None and not params and decorated:
         return text
     how = "decorated" if decorated else "applied without decorator syntax"
@@ -439,12 +441,13 @@ def _with_decorator_note(text: str, wrapper: Any, kind: str, decorated: bool) ->
 
 def _forced(walk: _Walk, wrapper: Any) -> None:
     """Tools and response formats handed to the decorator as objects rather than names in its source."""
-    if not is_lmp(wrapper):
+    lmp = lmp_of(wrapper)
+    if lmp is None:
         return
     extra: list[tuple[str, Any]] = []
-    for i, tool in enumerate(getattr(wrapper, "__ell_tools__", None) or ()):
+    for i, tool in enumerate(lmp.tools):
         extra.append((f"tools[{i}]", tool))
-    params = getattr(wrapper, "__ell_api_params__", None) or {}
+    params = lmp.api_params
     if isinstance(params, dict):
         for k in sorted(params, key=str):
             v = params[k]

@@ -9,22 +9,26 @@ import sys
 import types
 from typing import Any, Optional
 
+from ..types.lmp import lmp_of
 from .globals import module_kind
 from .literals import is_constant, render_value
 from .naming import module_name, qualified_name
 
 __all__ = [
-    "canonical_lmp", "imported_module", "imports_user_code", "is_lmp", "is_ref", "owning_class",
+    "canonical_lmp", "imported_module", "imports_user_code", "is_lmp", "is_ref", "lmp_name", "owning_class",
     "is_typing", "placeholder_function", "ref_name", "render_param", "render_type", "tool_list", "render_tool_list", "snap_key", "synth_import",
     "sys_module", "unwrap_function",
 ]
 
 
 def is_lmp(obj: Any) -> bool:
-    try:
-        return getattr(obj, "__ell_lmp__", False) is True
-    except Exception:
-        return False
+    return lmp_of(obj) is not None
+
+
+def lmp_name(obj: Any) -> str:
+    """The recorded name of an LMP (or of a user's wrapper around one), else its qualified name."""
+    found = lmp_of(obj)
+    return found.name if found is not None else qualified_name(obj)
 
 
 def canonical_lmp(obj: Any) -> Any:
@@ -100,7 +104,7 @@ def synth_import(label: str, obj: Any) -> str:
 
 def ref_name(obj: Any) -> str:
     if is_lmp(obj):
-        return getattr(obj, "__ell_name__", None) or qualified_name(obj)
+        return lmp_name(obj)
     return qualified_name(unwrap_function(obj))
 
 
@@ -165,7 +169,7 @@ def render_param(value: Any, _depth: int = 0) -> str:
     if is_constant(value):
         return render_value(value)
     if is_lmp(value):
-        return str(getattr(value, "__ell_name__", None) or qualified_name(value))
+        return lmp_name(value)
     if isinstance(value, type) or isinstance(unwrap_function(value), types.FunctionType):
         return qualified_name(unwrap_function(value))
     if _depth < 10 and isinstance(value, (list, tuple)):

@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..types.lmp import lmp_of
 from .closure import Capture, canonical_lmp, capture, is_lmp, unwrap_function
 from .globals import Snapshot
 from .hashing import cycle_digest, strongly_connected, version_id
@@ -69,13 +70,13 @@ def _store(obj: Any, info: VersionInfo, snapshot: Snapshot, uses: tuple[Any, ...
 
 
 def _kind(obj: Any) -> str:
-    kind = getattr(obj, "__ell_kind__", None) if is_lmp(obj) else None
-    return kind if isinstance(kind, str) else "function"
+    lmp = lmp_of(obj)
+    return lmp.kind if lmp is not None else "function"
 
 
 def _name(obj: Any) -> str:
-    name = getattr(obj, "__ell_name__", None) if is_lmp(obj) else None
-    return name if isinstance(name, str) else qualified_name(unwrap_function(obj))
+    lmp = lmp_of(obj)
+    return lmp.name if lmp is not None else qualified_name(unwrap_function(obj))
 
 
 def compute_version(wrapper: Any) -> VersionInfo:
