@@ -1,4 +1,5 @@
-"""What travels through the writer: batches of serialised invocations, flush markers, spills.
+"""Serialised invocations and the batches the writer journals and commits (the rest of what its
+queues hold: `tasks`).
 
 The line itself is `ell.records`' (`InvocationRecord.to_line`); here it is only bytes.
 
@@ -9,7 +10,6 @@ A batch is the unit of journaling and of segment naming: its id and time fix its
 from __future__ import annotations
 
 import secrets
-import threading
 from dataclasses import dataclass, field
 
 import orjson
@@ -17,6 +17,7 @@ import orjson
 from ell.records import InvocationRecord
 
 from . import journal as jr
+from .tasks import Line
 
 
 def serialise(inv: InvocationRecord) -> bytes:
@@ -30,11 +31,11 @@ def keep(line: bytes) -> bytes:
     return bytes(memoryview(line)[:-1] if line[-1:] == b"\n" else memoryview(line))
 
 
-def queue_item(line: bytes) -> tuple[str, bytes, str]:
-    """What the writer queues for a serialised line: (version id, line, lmp name). Raises
+def queue_item(line: bytes) -> Line:
+    """What the writer queues for a serialised line. Raises
     orjson.JSONDecodeError, KeyError or TypeError for a line that is not an invocation."""
     record = orjson.loads(line)
-    return str(record["version_id"]), line, str(record["lmp_name"])
+    return Line(str(record["version_id"]), line, str(record["lmp_name"]))
 
 
 @dataclass
@@ -71,25 +72,3 @@ def batch_from_entry(entry: jr.Entry, replay: bool) -> Batch:
             lines.append((str(d.get("version_id")), line))
             names.append(str(d.get("lmp_name")))
     return Batch(str(entry.header["batch"]), float(entry.header["t"]), lines, names, replay, bad=bad)
-
-
-#: Queued by `Writer.close`: the threads stop once what came before is done.
-STOP = object()
-
-
-class Marker:
-    """A flush request travelling through the queues; `ok` is False if something was deferred."""
-
-    __slots__ = ("event", "ok")
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.ok = True
-
-
-@dataclass(frozen=True)
-class Spilled:
-    """A record the caller wrote to the journal itself because the queue was full."""
-
-    offset: int
-    length: int

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pygit2
 
-from .sync import TRACKING_PREFIX, SyncError, _git, _refs
+from .gitcmd import refs_under, run_git
+from .remotes import TRACKING_PREFIX, SyncError
 
 __all__ = ["check_secrets", "check_forget_done", "ls_remote", "remote_tips", "tracking_name"]
 
@@ -24,7 +25,7 @@ def check_secrets(path: Path, repo: pygit2.Repository, remote: str, sources: lis
 
     tips = {r: repo.references[r].resolve().target for r in local
             if any(fnmatch.fnmatchcase(r, src) for src in sources)}
-    known = _refs(repo, f"{TRACKING_PREFIX}{remote}/")
+    known = refs_under(repo, f"{TRACKING_PREFIX}{remote}/")
     if all(known.get(tracking_name(remote, r)) == oid for r, oid in tips.items()):
         return  # nothing the remote lacks (as of the last fetch)
     hide = list(known.values()) + remote_tips(path, remote, timeout)
@@ -42,7 +43,7 @@ def tracking_name(remote: str, ref: str) -> str:
 def ls_remote(path: Path, remote: str, timeout: float | None) -> dict[str, str] | None:
     """The remote's ell refs now (ref -> hex id); None if it cannot be listed."""
     try:
-        out = _git(path, "ls-remote", "--refs", remote, action="list refs of", remote=remote, timeout=timeout).stdout
+        out = run_git(path, "ls-remote", "--refs", remote, action="list refs of", remote=remote, timeout=timeout).stdout
     except SyncError:
         return None
     listing = {}

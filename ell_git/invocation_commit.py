@@ -5,11 +5,16 @@ commit, moves ``refs/ell/inv/<writer>`` by compare-and-swap (rebuilding on the n
 process of the clone moved it), and returns a `durable.Made`: the same commit can be written again
 byte for byte (`remake`: the same batches, parent tree, message and signature give the same ids),
 or its batches committed again on whatever the ref became (`redo`).
+
+`Committer` is the writer's commit step around it: batches journaled and fsynced before any object
+is written, a ref lacking objects repaired once, races with `git gc` retried, each commit checked
+whole on disk (`durable.Keeper`); what fails waits in `retry`, so nothing handed over is dropped.
 """
 
 from __future__ import annotations
 
 import collections
+import time
 from typing import Any, Callable
 
 import pygit2
@@ -19,6 +24,67 @@ from . import journal as jr
 from .batch import Batch, batch_from_entry
 from .packing import Packer
 from .repo import signature
+
+
+class Committer:
+    """Commits invocation batches on one writer ref (`refname`) of `repo`, journaled in `journal`."""
+
+    def __init__(self, repo: pygit2.Repository, refname: str, journal: jr.Journal, packer: Packer,
+                 keeper: durable.Keeper) -> None:
+        self.repo = repo
+        self.refname = refname
+        self.journal = journal
+        self.packer = packer
+        self.keeper = keeper
+        self.retry: list[Batch] = []  # batches whose commit failed: committed again later
+
+    def journal_batch(self, b: Batch, *, sync: bool) -> None:
+        """Append `b` to the journal as one entry (fsynced if `sync`), remembering where it is."""
+        b.where = self.journal.append("inv", {"batch": b.id, "t": b.time}, b"\n".join(ln for _, ln in b.lines), sync=sync)
+        b.journaled, b.synced = True, sync
+        if faults.ARMED:
+            faults.reached("journal")
+
+    def take_retry(self) -> list[Batch]:
+        """The batches waiting for a retry; they no longer wait (a failed commit queues them again)."""
+        batches, self.retry = self.retry, []
+        return batches
+
+    def commit(self, batches: list[Batch]) -> int:
+        """Journal (if not yet) and commit `batches` on the writer ref (CAS loop), checked whole on disk
+        after the ref moved (`durable`); on failure keep them for a retry, so nothing handed to the
+        writer is ever dropped. Returns the records committed (a replay skips those already in)."""
+        try:
+            for b in batches:
+                if not b.journaled:
+                    self.journal_batch(b, sync=False)
+            if any(not b.synced for b in batches):
+                self.journal.sync()  # one fsync for the whole group, before any object is written
+                for b in batches:
+                    b.synced = True
+            repaired = False
+            for attempt in range(durable.TRANSIENT_ATTEMPTS):
+                try:
+                    # `redo` runs later (a held commit lost): late binding, since `take_retry` swaps the list
+                    made = make(self.repo, self.refname, batches, self.journal, self.packer,
+                                lambda again: self.retry.extend(again))
+                    break
+                except (refs.DamagedRef, KeyError, OSError, pygit2.GitError) as exc:
+                    # A missing object under the ref: repair it (once), then build again on it.
+                    if isinstance(exc, (refs.DamagedRef, KeyError)) and not repaired:
+                        repaired = True
+                        if self.keeper.repair(self.refname) is not None:
+                            continue
+                    if isinstance(exc, refs.DamagedRef) or attempt + 1 == durable.TRANSIENT_ATTEMPTS or not durable.transient(exc):
+                        raise
+                    time.sleep(0.005 * (attempt + 1))
+            if made is not None and not self.keeper.made(made):
+                raise durable.Unsettled(f"the objects of commit {made.oid} of {self.refname} keep disappearing "
+                                        "(is `git gc --prune=now` or `git prune` running in a loop?)")
+        except Exception:
+            self.retry.extend(batches)
+            raise
+        return made.records if made is not None else 0
 
 
 def make(repo: pygit2.Repository, refname: str, batches: list[Batch], journal: jr.Journal, packer: Packer,

@@ -29,7 +29,8 @@ from . import layout, refs
 from .ids import matches_short_id
 from .refscan import RefWatch
 from .repo import signature
-from .sync import TRACKING_PREFIX, _note_blobs
+from .notetree import note_blobs
+from .sync import TRACKING_PREFIX
 
 if TYPE_CHECKING:
     from .reader import Reader
@@ -131,7 +132,7 @@ def read_entries(repo: pygit2.Repository, tips: Iterable[str]) -> Iterator[dict[
     seen: set[bytes] = set()
     for tip in tips:
         try:
-            blobs = [(target, repo[blob].data) for target, blob in _note_blobs(repo, repo[tip].tree)]
+            blobs = [(target, repo[blob].data) for target, blob in note_blobs(repo, repo[tip].tree)]
         except (KeyError, AttributeError, ValueError, pygit2.GitError):
             continue  # a notes ref lacking objects or not at a commit: `ell doctor` names it
         for target, data in blobs:

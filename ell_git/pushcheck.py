@@ -65,12 +65,13 @@ def check_pushed_by_hand(root: Path, remote: str, pushed: list[Pushed]) -> Optio
     if os.environ.get("ELL_ALLOW_SECRETS") or _git_config(root, "ell.allowSecrets") in ("1", "true", "yes"):
         return None
     from .secrets import refusal, scan
-    from .sync import TRACKING_PREFIX, _refs
+    from .gitcmd import refs_under
+    from .remotes import TRACKING_PREFIX
 
     repo = pygit2.Repository(str(root))
     tips = {p.remote_ref: pygit2.Oid(hex=p.local) for p in mine}
     hide = [pygit2.Oid(hex=p.remote) for p in pushed if p.remote != _ZERO and set(p.remote) != {"0"}]
-    hide += list(_refs(repo, f"{TRACKING_PREFIX}{remote}/").values()) if remote else []
+    hide += list(refs_under(repo, f"{TRACKING_PREFIX}{remote}/").values()) if remote else []
     findings = scan(repo, tips, hide)
     if not findings:
         return None

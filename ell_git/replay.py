@@ -7,84 +7,94 @@ interrupted. Versions already in their ref's history are skipped the same way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Callable
 
 from . import faults, refs
 from . import journal as jr
 from .batch import Batch, batch_from_entry
+from .invocation_commit import Committer
 from .versions import VersionWriter, version_from_payload
-
-if TYPE_CHECKING:
-    from .writer import Writer
 
 #: Batches per commit when replaying a journal.
 BATCHES_PER_COMMIT = 64
 
 
-def orphans(writer: "Writer") -> int:
-    """Commit what dead processes journaled but did not commit; returns batches replayed."""
-    replayed = 0
-    for orphan in jr.orphans(writer.journal_dir, own=writer.journal.path):
-        ok = True
-        damaged = 0  # entries or lines that cannot be read back (never committed)
-        try:
-            batches: list[Batch] = []
-            for entry in jr.merge_batches(orphan.entries()):
-                # Decoding errors are the entry's own damage: skip it, keep the others.
-                if entry.kind == "inv":
-                    try:
-                        batch = batch_from_entry(entry, replay=True)
-                    except (KeyError, TypeError, ValueError):
-                        damaged += 1
-                        continue
-                    damaged += batch.bad
-                    if batch.lines:
-                        batches.append(batch)
-                elif entry.kind == "ver":
-                    try:
-                        version = version_from_payload(entry.payload)
-                    except (KeyError, TypeError, ValueError):
-                        damaged += 1
-                        continue
-                    writer._replay_versions.write(version)
-            for i in range(0, len(batches), BATCHES_PER_COMMIT):
-                writer._commit(batches[i : i + BATCHES_PER_COMMIT])
-                if faults.ARMED:
-                    faults.reached("replay")
-            replayed += len(batches)
-        except Exception as exc:
-            ok = False
-            # The orphan file stays (the next replay checks paths again): forget only its batches.
-            writer._retry = [b for b in writer._retry if not b.replay]
-            writer.on_error("replay", f"could not replay {orphan.path} ({exc}); it stays for the next run")
-        finally:
-            what = orphan.damage(damaged)
-            if ok and what:
-                writer.on_error("journal-damaged", (
-                    f"the journal {orphan.path} of a dead process is damaged ({what}); everything readable "
-                    f"in it is committed and the file is kept as {orphan.kept_as} for inspection"))
-            orphan.done(delete=ok, damaged=bool(what))
-    return replayed
+class Replayer:
+    """The writer's replay step: batches go through its `Committer` (so the exactly-once check and
+    the retries are the same as for new ones), versions through a `VersionWriter` of its own."""
 
+    def __init__(self, committer: Committer, versions: VersionWriter, journal_dir: str,
+                 on_error: Callable[[str, str], None]) -> None:
+        self.committer = committer
+        self.versions = versions
+        self.journal_dir = journal_dir
+        self.on_error = on_error
 
-def recommit(writer: "Writer", ref: str) -> int:
-    """After `ref` was repaired: commit again what this process's journal holds for it (then what
-    dead processes' journals hold). Returns the records given back from this process's journal."""
-    entries = writer.journal.entries()
-    given = 0
-    if ref == writer.refname:
-        batches = []
-        for entry in jr.merge_batches([e for e in entries if e.kind == "inv"]):
+    def orphans(self) -> int:
+        """Commit what dead processes journaled but did not commit; returns batches replayed."""
+        c = self.committer
+        replayed = 0
+        for orphan in jr.orphans(self.journal_dir, own=c.journal.path):
+            ok = True
+            damaged = 0  # entries or lines that cannot be read back (never committed)
             try:
-                batches.append(batch_from_entry(entry, replay=True))
-            except (KeyError, TypeError, ValueError):
-                continue
-        for i in range(0, len(batches), BATCHES_PER_COMMIT):
-            given += writer._commit(batches[i : i + BATCHES_PER_COMMIT])
-    else:
-        given = versions(writer._replay_versions, entries, ref)
-    orphans(writer)
-    return given
+                batches: list[Batch] = []
+                for entry in jr.merge_batches(orphan.entries()):
+                    # Decoding errors are the entry's own damage: skip it, keep the others.
+                    if entry.kind == "inv":
+                        try:
+                            batch = batch_from_entry(entry, replay=True)
+                        except (KeyError, TypeError, ValueError):
+                            damaged += 1
+                            continue
+                        damaged += batch.bad
+                        if batch.lines:
+                            batches.append(batch)
+                    elif entry.kind == "ver":
+                        try:
+                            version = version_from_payload(entry.payload)
+                        except (KeyError, TypeError, ValueError):
+                            damaged += 1
+                            continue
+                        self.versions.write(version)
+                for i in range(0, len(batches), BATCHES_PER_COMMIT):
+                    c.commit(batches[i : i + BATCHES_PER_COMMIT])
+                    if faults.ARMED:
+                        faults.reached("replay")
+                replayed += len(batches)
+            except Exception as exc:
+                ok = False
+                # The orphan file stays (the next replay checks paths again): forget only its batches.
+                c.retry = [b for b in c.retry if not b.replay]
+                self.on_error("replay", f"could not replay {orphan.path} ({exc}); it stays for the next run")
+            finally:
+                what = orphan.damage(damaged)
+                if ok and what:
+                    self.on_error("journal-damaged", (
+                        f"the journal {orphan.path} of a dead process is damaged ({what}); everything readable "
+                        f"in it is committed and the file is kept as {orphan.kept_as} for inspection"))
+                orphan.done(delete=ok, damaged=bool(what))
+        return replayed
+
+    def recommit(self, ref: str) -> int:
+        """After `ref` was repaired: commit again what this process's journal holds for it (then what
+        dead processes' journals hold). Returns the records given back from this process's journal."""
+        c = self.committer
+        entries = c.journal.entries()
+        given = 0
+        if ref == c.refname:
+            batches = []
+            for entry in jr.merge_batches([e for e in entries if e.kind == "inv"]):
+                try:
+                    batches.append(batch_from_entry(entry, replay=True))
+                except (KeyError, TypeError, ValueError):
+                    continue
+            for i in range(0, len(batches), BATCHES_PER_COMMIT):
+                given += c.commit(batches[i : i + BATCHES_PER_COMMIT])
+        else:
+            given = versions(self.versions, entries, ref)
+        self.orphans()
+        return given
 
 
 def versions(vw: VersionWriter, entries: list[jr.Entry], ref: str) -> int:

@@ -235,11 +235,11 @@ class Trees:
 
     # -- notes ------------------------------------------------------------------------------------
     def notes_tree(self, tree: pygit2.Oid) -> pygit2.Oid:
-        from .sync import _note_blobs
+        from .notetree import note_blobs
 
         notes: dict[str, bytes] = {}
         changed = False
-        for target, blob in _note_blobs(self.repo, self.repo[tree]):
+        for target, blob in note_blobs(self.repo, self.repo[tree]):
             data = self.repo[blob].data
             new = self._note(data)
             moved = self.commit_map.get(target, target)

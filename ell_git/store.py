@@ -34,6 +34,7 @@ from . import evals, forks, notes, refs
 from .batch import keep, queue_item, serialise
 from .reader import Reader
 from .repo import common_dir, ell_dir, open_repository, writer_id
+from .tasks import Line
 from .versions import VersionWriter
 from .writer import Writer
 from .writer_process import WriterProcess, usable_interpreter
@@ -187,7 +188,7 @@ class GitStore(Freezable):
             if line is None:
                 self._writer.put(invocation)
             elif self._writer_process is None or not self._writer_process.send(line):
-                item = (str(invocation.version_id), keep(line), str(invocation.lmp_name))
+                item = Line(str(invocation.version_id), keep(line), str(invocation.lmp_name))
                 if self._child:
                     self._writer.put_journaled(item)
                 else:

@@ -17,7 +17,7 @@ import pygit2
 from ell.records import VersionRecord
 
 from . import durable, faults, refs, replay
-from .batch import STOP, Marker
+from .tasks import Flush, Stop
 from .versions import VersionWriter, version_payload
 
 if TYPE_CHECKING:
@@ -43,28 +43,33 @@ def run(w: "Writer") -> None:
             pending, w._vretry = w._vretry, []
             w._vq.extendleft(reversed(pending))
         while w._vq:
-            item = w._vq.popleft()
-            if isinstance(item, Marker):
-                item.ok = item.ok and not w._vretry
-                item.event.set()
-            elif isinstance(item, VersionRecord):
-                try:
-                    write_retrying(w, vw, keeper, item)
-                except Exception as exc:
-                    w._vretry.append(item)
-                    w._failing.add("version")
-                    racing = isinstance(exc, durable.Unsettled) or durable.transient(exc)
-                    w._vunsettled = w._vunsettled + 1 if racing else 0
-                    if not 0 < w._vunsettled < UNSETTLED_WARN:  # a race with garbage collection: only if it lasts
-                        w.on_error("version", f"could not commit version {item.version_id} of {item.name} ({exc}); will retry")
-                else:
-                    w._vunsettled = 0
-                    if "version" in w._failing and not w._vretry:
-                        w._failing.discard("version")
-                        w.on_error("version", "")  # recovered: the next failure is news again
-            elif item is STOP:
-                w._settled.append(bool(_guard(w, lambda: settle(w, vw, keeper))))
-                return
+            match w._vq.popleft():
+                case Flush() as flush:
+                    flush.ok = flush.ok and not w._vretry
+                    flush.event.set()
+                case VersionRecord() as version:
+                    _write_reporting(w, vw, keeper, version)
+                case Stop():
+                    w._settled.append(bool(_guard(w, lambda: settle(w, vw, keeper))))
+                    return
+
+
+def _write_reporting(w: "Writer", vw: VersionWriter, keeper: durable.Keeper, v: VersionRecord) -> None:
+    """Write `v`; on failure keep it for a retry and say so (a race with `git gc` only if it lasts)."""
+    try:
+        write_retrying(w, vw, keeper, v)
+    except Exception as exc:
+        w._vretry.append(v)
+        w._failing.add("version")
+        racing = isinstance(exc, durable.Unsettled) or durable.transient(exc)
+        w._vunsettled = w._vunsettled + 1 if racing else 0
+        if not 0 < w._vunsettled < UNSETTLED_WARN:  # a race with garbage collection: only if it lasts
+            w.on_error("version", f"could not commit version {v.version_id} of {v.name} ({exc}); will retry")
+    else:
+        w._vunsettled = 0
+        if "version" in w._failing and not w._vretry:
+            w._failing.discard("version")
+            w.on_error("version", "")  # recovered: the next failure is news again
 
 
 def settle(w: "Writer", vw: VersionWriter, keeper: durable.Keeper) -> bool:

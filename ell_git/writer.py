@@ -15,6 +15,10 @@ already in the ref is skipped, so each batch is committed exactly once however o
 is interrupted. A flush or close that asks for it (`GitStore`'s do) replays them too, so the
 calls of pool workers that were terminated are committed by the parent's next flush.
 
+`Writer` is the loop: what its queue holds is typed (`tasks`) and handled with `match`; the
+steps live in their own modules: a commit in `invocation_commit` (`Committer`), a replay in
+`replay` (`Replayer`), packing in `packing`, versions in `version_thread`.
+
 `put_journaled` is the caller's path in a process that may end at any moment (a pool worker,
 see `forks`): the line is in the journal before the call returns (`journal.append_to_batch`),
 and the writer commits those batches as they are.
@@ -31,10 +35,13 @@ import pygit2
 
 from ell.records import InvocationRecord, VersionRecord
 
-from . import durable, faults, forks, invocation_commit, refs, replay, version_thread
+from . import durable, faults, forks, version_thread
 from . import journal as jr
-from .batch import STOP, Batch, Marker, Spilled, batch_from_entry, new_batch_id, serialise
+from .batch import Batch, batch_from_entry, new_batch_id, serialise
+from .invocation_commit import Committer
 from .packing import Packer
+from .replay import Replayer
+from .tasks import ORPHANS, STOP, Flush, Line, Orphans, Spilled, Stop
 from .versions import VersionWriter, version_payload
 
 #: At most this many batches go into one commit (a drain of a long queue makes several).
@@ -46,12 +53,10 @@ STAGE_SECONDS = 0.01
 #: A commit whose objects keep disappearing this many times in a row is warned about.
 UNSETTLED_WARN = 5
 
-
-
-_STOP = STOP
-_ORPHANS = object()  # queued by a flush that also replays dead processes' journals
-#: What the queue holds for an invocation: the record itself, or its (version id, line, lmp name).
-_RECORDS = (InvocationRecord, tuple)
+#: What the queue holds for an invocation: the record itself, or its serialised `Line`.
+_RECORDS = (InvocationRecord, Line)
+#: What `Writer.put` takes.
+Invocation = InvocationRecord | Line
 
 
 class Writer:
@@ -85,13 +90,13 @@ class Writer:
         forks.reset_in_children(self)
 
     # -- caller side: must stay a few µs -------------------------------------------------------
-    def put(self, item: Any) -> None:
+    def put(self, item: Invocation) -> None:
         q = self.q
         if len(q) >= self.max_queue:
             self._full(item)
             return
         q.append(item)
-        if type(item) is not tuple:
+        if type(item) is not Line:
             self._live_records = True  # live objects: the writer serialises them soon (see `_stage`)
         n = len(q)
         if n == 1:
@@ -99,11 +104,11 @@ class Writer:
         elif n >= self.batch_size and not self._wake.is_set():
             self._wake.set()
 
-    def put_journaled(self, item: tuple[str, bytes, str]) -> None:
-        """Journal a (version id, line, lmp name) item now (`journal.append_to_batch`); the writer
+    def put_journaled(self, item: Line) -> None:
+        """Journal a serialised invocation now (`journal.append_to_batch`); the writer
         commits it later. If the journal cannot take it, it is queued as `put` does."""
         try:
-            if self.journal.append_to_batch(item, item[1], self.batch_size, new_batch_id):
+            if self.journal.append_to_batch(item, item.line, self.batch_size, new_batch_id):
                 self._work.set()
         except (OSError, ValueError) as exc:
             self.on_error("journal", f"could not journal an invocation ({exc}); it waits in memory")
@@ -123,7 +128,7 @@ class Writer:
         self.q.append(v)
         self._work.set()
 
-    def _nudge(self, item: Any) -> None:
+    def _nudge(self, item: Flush | Stop) -> None:
         """Queue `item` and have the writer take everything queued now."""
         self.q.append(item)
         self._wake.set()
@@ -131,9 +136,9 @@ class Writer:
 
     def flush(self, timeout: float | None = None, *, orphans: bool = False) -> bool:
         """Commit everything queued before; with `orphans`, also what dead processes journaled."""
-        m = Marker()
+        m = Flush()
         if orphans:
-            self.q.append(_ORPHANS)
+            self.q.append(ORPHANS)
         self._nudge(m)
         deadline = None if timeout is None else time.monotonic() + timeout
         while not m.event.wait(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))):
@@ -151,12 +156,13 @@ class Writer:
         ok = self.flush(timeout, orphans=orphans)
         # Each thread settles its held commits before it stops (`durable.Keeper.settle`): the journal
         # goes only once they are verified.
-        self._nudge(_STOP)
-        self._vq.append(_STOP)
+        self._nudge(STOP)
+        self._vq.append(STOP)
         self._vwake.set()
         for thread in (self._thread, self._vthread):
             thread.join(None if timeout is None else max(1.0, self._stop_by - time.monotonic()))
-        clean = (ok and not self._retry and not self._vretry and not self.q and not self._staged and not self.journal.pending
+        committer = self._committer
+        clean = (ok and not (committer is None or committer.retry) and not self._vretry and not self.q and not self._staged and not self.journal.pending
                  and not self._thread.is_alive() and self._settled == [True, True])
         try:
             self.journal.close(delete=clean)
@@ -168,7 +174,7 @@ class Writer:
         """Wait for a background repack to end (it is bounded: see `packing`)."""
         self._packer.wait(timeout)
 
-    def _full(self, item: Any) -> None:
+    def _full(self, item: Invocation) -> None:
         """Back-pressure: wait briefly for room, then spill to the journal; never drop."""
         self._wake.set()
         self._work.set()
@@ -178,13 +184,14 @@ class Writer:
             if len(self.q) < self.max_queue:
                 self.q.append(item)
                 return
-        if type(item) is tuple:  # already a line (see `GitStore.record_invocation`)
-            line = item[1]
-        elif isinstance(item, InvocationRecord):
-            line = serialise(item)
-        else:
-            self.q.append(item)  # versions and markers are rare and small
-            return
+        match item:
+            case Line(line=line):  # serialised already (see `GitStore.record_invocation`)
+                pass
+            case InvocationRecord():
+                line = serialise(item)
+            case _:
+                self.q.append(item)  # versions and flushes are rare and small
+                return
         offset, length = self.journal.append("inv", {"batch": new_batch_id(), "t": time.time()}, line)
         if faults.ARMED:
             faults.reached("spill")
@@ -197,9 +204,9 @@ class Writer:
         self._wake = threading.Event()  # take the queue now (a full batch, a flush, closing)
         self._work = threading.Event()  # something was queued: an idle writer starts a batch interval
         self._vwake = threading.Event()
-        self._retry: list[Batch] = []
+        self._committer: Committer | None = None  # made by the writer thread (it opens the repository)
         self._vretry: list[VersionRecord] = []
-        self._staged: list[tuple[str, bytes, str]] = []  # serialised, not yet in a batch
+        self._staged: list[Line] = []  # serialised, not yet in a batch
         self._live_records = False  # an InvocationRecord (not a line) may be queued
         self._journaled_versions: set[str] = set()  # journaled by the caller (`put_version`)
         self._failing: set[str] = set()  # kinds of work that failed: their next success is reported
@@ -220,10 +227,12 @@ class Writer:
 
     # -- background: invocations --------------------------------------------------------------
     def _run(self) -> None:
-        self.repo = pygit2.Repository(self.repo_path)
-        self._replay_versions = self.make_versions(self.repo, False)
-        self._keeper = durable.Keeper(self.repo, self.on_error, self._recommit)
-        self._guard("check", lambda: self._keeper.sweep(durable.all_ell_refs(self.repo)))
+        repo = pygit2.Repository(self.repo_path)
+        # A repaired ref gets what the journals hold for it committed again (`Replayer.recommit`).
+        self._keeper = durable.Keeper(repo, self.on_error, lambda ref: self._replayer.recommit(ref))
+        c = self._committer = Committer(repo, self.refname, self.journal, self._packer, self._keeper)
+        self._replayer = Replayer(c, self.make_versions(repo, False), self.journal_dir, self.on_error)
+        self._guard("check", lambda: self._keeper.sweep(durable.all_ell_refs(repo)))
         self._guard("replay", self.replay_orphans)
         next_scan = time.monotonic() + ORPHAN_SCAN_SECONDS
         backoff = 0.5
@@ -233,7 +242,7 @@ class Writer:
             # Few wake-ups matter: a thread that wants the GIL back from a busy caller makes each of
             # the caller's GIL releases cost a thread switch until it gets it. Held commits are
             # looked at again for a few seconds after the last one (see `durable`).
-            if not (self.q or self._staged or self._retry or self.journal.pending):
+            if not (self.q or self._staged or c.retry or self.journal.pending):
                 self._work.wait(self._keeper.wait_seconds(max(0.0, next_scan - time.monotonic())))
                 if self._keeper.due():
                     self._guard("check", self._keeper.check)
@@ -248,14 +257,14 @@ class Writer:
                 if time.monotonic() >= deadline:
                     break
             self._wake.clear()
-            if self._guard("writer", self._drain) is _STOP:
+            if self._guard("writer", self._drain):  # stopped
                 self._settled.append(bool(self._guard("check", self._settle)))
                 return
-            if self._retry:
-                batches, self._retry = self._retry, []
-                self._guard("commit", lambda: self._commit(batches))
-                time.sleep(backoff if self._retry and not self.hurry.is_set() else 0)
-                backoff = min(backoff * 2, 30.0) if self._retry else 0.5
+            if c.retry:
+                batches = c.take_retry()
+                self._guard("commit", lambda: c.commit(batches))
+                time.sleep(backoff if c.retry and not self.hurry.is_set() else 0)
+                backoff = min(backoff * 2, 30.0) if c.retry else 0.5
             if self._keeper.due():  # a busy writer never idles: look at held commits here too
                 self._guard("check", self._keeper.check)
             if time.monotonic() > next_scan:
@@ -265,12 +274,14 @@ class Writer:
     def _settle(self) -> bool:
         """Before the thread stops: held commits verified, and what a check handed back committed again."""
 
-        def retry() -> None:
-            if self._retry:
-                batches, self._retry = self._retry, []
-                self._guard("commit", lambda: self._commit(batches))
+        c = self._committer
 
-        return durable.settle(self._keeper, self._stop_by, retry, lambda: bool(self._retry))
+        def retry() -> None:
+            if c.retry:
+                batches = c.take_retry()
+                self._guard("commit", lambda: c.commit(batches))
+
+        return durable.settle(self._keeper, self._stop_by, retry, lambda: bool(c.retry))
 
     def _guard(self, kind: str, fn: Callable[[], Any]) -> Any:
         try:
@@ -284,7 +295,7 @@ class Writer:
             self.on_error(kind, f"{kind} failed ({type(exc).__name__}: {exc}); will retry, nothing recorded is dropped meanwhile")
             return None
         self._unsettled = 0
-        if kind in self._failing and not (kind == "commit" and self._retry):
+        if kind in self._failing and not (kind == "commit" and self._committer.retry):
             self._failing.discard(kind)
             self.on_error(kind, "")  # recovered: the next failure of this kind is reported again
         return result
@@ -297,21 +308,22 @@ class Writer:
         self._live_records = False  # before looking: a record queued meanwhile sets it again
         while q and type(q[0]) in _RECORDS:  # the writer is the only consumer of `q`
             inv = q.popleft()
-            if type(inv) is tuple:  # serialised by the caller already
+            if type(inv) is Line:  # serialised by the caller already
                 staged.append(inv)
                 continue
             try:
-                staged.append((str(inv.version_id), serialise(inv), str(inv.lmp_name)))
+                staged.append(Line(str(inv.version_id), serialise(inv), str(inv.lmp_name)))
             except Exception as exc:  # never lose the rest for one odd record
                 self.on_error("serialise", f"could not serialise an invocation of {getattr(inv, 'lmp_name', '?')}: {exc}")
 
-    def _drain(self) -> Any:
+    def _drain(self) -> bool:
         """Take everything queued: cut batches, journal them all (one fsync), commit together.
+        True if a `Stop` was taken (what came before it is done).
 
         Journaling the whole drain first means a slow or failing commit never leaves accepted
         records only in memory."""
-        q, chunk, pending = self.q, [], []
-        stop = None
+        q, c, chunk, pending = self.q, self._committer, [], []
+        stop = False
 
         def cut() -> None:
             if chunk:
@@ -320,75 +332,71 @@ class Writer:
                 if batch is not None:
                     pending.append(batch)
                     try:
-                        self._journal(batch, sync=False)
+                        c.journal_batch(batch, sync=False)
                     except Exception:
-                        pass  # `_commit` journals it again and reports the problem once (no second warning)
+                        pass  # `commit` journals it again and reports the problem once (no second warning)
 
         def commit_pending() -> None:
             cut()
             for batch_id, t, items in self.journal.take_batches():  # journaled by callers: taken whole
-                pending.append(Batch(batch_id, t, [i[:2] for i in items], [i[2] for i in items], synced=False))
+                pending.append(Batch(batch_id, t, [(i.version_id, i.line) for i in items], [i.name for i in items],
+                                     synced=False))
                 if faults.ARMED:
-                    faults.reached("journal")  # as `_journal`: in the journal, not fsynced, no object written
+                    faults.reached("journal")  # as `journal_batch`: in the journal, not fsynced, no object written
             if pending:
                 batches = list(pending)
                 pending.clear()
-                self._guard("commit", lambda: self._commit(batches))
+                self._guard("commit", lambda: c.commit(batches))
 
-        staged, self._staged = self._staged, []
-        for line in staged:  # taken from the head of `q` earlier, so they come first
-            chunk.append(line)
+        def add(record: Invocation) -> None:
+            chunk.append(record)
             if len(chunk) >= self.batch_size:
                 cut()
                 if len(pending) >= BATCHES_PER_COMMIT:
                     commit_pending()
+
+        staged, self._staged = self._staged, []
+        for line in staged:  # taken from the head of `q` earlier, so they come first
+            add(line)
         while q:
-            item = q.popleft()
-            if type(item) in _RECORDS or isinstance(item, InvocationRecord):
-                chunk.append(item)
-                if len(chunk) >= self.batch_size:
+            match q.popleft():
+                case InvocationRecord() | Line() as record:
+                    add(record)
+                case VersionRecord() as version:
+                    self._vq.append(version)
+                    self._vwake.set()
+                case Flush() as flush:
+                    commit_pending()
+                    if c.retry:  # a flush deserves one more attempt at what failed before
+                        retry = c.take_retry()
+                        self._guard("commit", lambda: c.commit(retry))
+                    flush.ok = not c.retry
+                    self._vq.append(flush)  # set by the version thread once versions before it are done
+                    self._vwake.set()
+                case Spilled(offset, length):
                     cut()
-                    if len(pending) >= BATCHES_PER_COMMIT:
-                        commit_pending()
-            elif isinstance(item, VersionRecord):
-                self._vq.append(item)
-                self._vwake.set()
-            elif isinstance(item, Marker):
-                commit_pending()
-                if self._retry:  # a flush deserves one more attempt at what failed before
-                    retry, self._retry = self._retry, []
-                    self._guard("commit", lambda: self._commit(retry))
-                item.ok = not self._retry
-                self._vq.append(item)  # set by the version thread once versions before it are done
-                self._vwake.set()
-            elif isinstance(item, Spilled):
-                cut()
-                spilled = batch_from_entry(self.journal.read_at(item.offset, item.length), replay=False)
-                spilled.where = (item.offset, item.length)
-                pending.append(spilled)
-            elif item is _ORPHANS:
-                commit_pending()
-                self._guard("replay", self.replay_orphans)
-            elif item is _STOP:
-                stop = _STOP
-                break
+                    spilled = batch_from_entry(self.journal.read_at(offset, length), replay=False)
+                    spilled.where = (offset, length)
+                    pending.append(spilled)
+                case Orphans():
+                    commit_pending()
+                    self._guard("replay", self.replay_orphans)
+                case Stop():
+                    stop = True
+                    break
+                case other:  # a caller's mistake: say so rather than drop it silently
+                    self.on_error("writer", f"the writer's queue got a {type(other).__name__}; skipped")
         commit_pending()
         self._maybe_rotate()
         return stop
 
-    def _journal(self, b: Batch, *, sync: bool) -> None:
-        b.where = self.journal.append("inv", {"batch": b.id, "t": b.time}, b"\n".join(ln for _, ln in b.lines), sync=sync)
-        b.journaled, b.synced = True, sync
-        if faults.ARMED:
-            faults.reached("journal")
-
-    def _batch(self, records: list[Any]) -> Batch | None:
-        """A batch of InvocationRecords and already serialised (version id, line, name) tuples."""
+    def _batch(self, records: list[Invocation]) -> Batch | None:
+        """A batch of InvocationRecords and `Line`s."""
         lines, names = [], []
         for inv in records:
-            if type(inv) is tuple:
-                lines.append(inv[:2])
-                names.append(inv[2])
+            if type(inv) is Line:
+                lines.append((inv.version_id, inv.line))
+                names.append(inv.name)
                 continue
             try:
                 lines.append((str(inv.version_id), serialise(inv)))
@@ -397,57 +405,16 @@ class Writer:
                 self.on_error("serialise", f"could not serialise an invocation of {getattr(inv, 'lmp_name', '?')}: {exc}")
         return Batch(new_batch_id(), time.time(), lines, names, journaled=False, synced=False) if lines else None
 
-    def _commit(self, batches: list[Batch]) -> int:
-        """Journal (if not yet) and commit `batches` on the writer ref (CAS loop), checked whole on disk
-        after the ref moved (`durable`); on failure keep them for a retry, so nothing handed to the
-        writer is ever dropped. Returns the records committed (a replay skips those already in)."""
-        try:
-            for b in batches:
-                if not b.journaled:
-                    self._journal(b, sync=False)
-            if any(not b.synced for b in batches):
-                self.journal.sync()  # one fsync for the whole group, before any object is written
-                for b in batches:
-                    b.synced = True
-            repaired = False
-            for attempt in range(durable.TRANSIENT_ATTEMPTS):
-                try:
-                    made = self._make_commit(batches)
-                    break
-                except (refs.DamagedRef, KeyError, OSError, pygit2.GitError) as exc:
-                    # A missing object under the ref: repair it (once), then build again on it.
-                    if isinstance(exc, (refs.DamagedRef, KeyError)) and not repaired:
-                        repaired = True
-                        if self._keeper.repair(self.refname) is not None:
-                            continue
-                    if isinstance(exc, refs.DamagedRef) or attempt + 1 == durable.TRANSIENT_ATTEMPTS or not durable.transient(exc):
-                        raise
-                    time.sleep(0.005 * (attempt + 1))
-            if made is not None and not self._keeper.made(made):
-                raise durable.Unsettled(f"the objects of commit {made.oid} of {self.refname} keep disappearing "
-                                        "(is `git gc --prune=now` or `git prune` running in a loop?)")
-        except Exception:
-            self._retry.extend(batches)
-            raise
-        return made.records if made is not None else 0
-
-    def _make_commit(self, batches: list[Batch]) -> durable.Made | None:
-        return invocation_commit.make(self.repo, self.refname, batches, self.journal, self._packer,
-                                      lambda again: self._retry.extend(again))
-
     def _maybe_rotate(self) -> None:
         j = self.journal
         # Not while commits are held: their batches are read back from this file if need be.
-        if (j.size > jr.ROTATE_BYTES and not self._retry and not self._vretry and not self.q and not self._vq
+        if (j.size > jr.ROTATE_BYTES and not self._committer.retry and not self._vretry and not self.q and not self._vq
                 and not self._keeper.held and not self._vheld):
             j.rotate()
 
     def replay_orphans(self) -> int:
         """Commit what dead processes journaled but did not commit; returns batches replayed."""
-        return replay.orphans(self)
-
-    def _recommit(self, ref: str) -> int:
-        return replay.recommit(self, ref)
+        return self._replayer.orphans()
 
     # -- background: versions (see `version_thread`) -------------------------------------------
     @property

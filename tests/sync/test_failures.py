@@ -7,6 +7,7 @@ import pygit2
 import pytest
 from synctools import Daemon, World, git, invocations, make_world, out, refs, user_state, versions, write_invocations, write_version
 
+from ell_git import gitcmd
 from ell_git import sync as sync_mod
 from ell_git.sync import SyncError, pull, sync
 
@@ -57,14 +58,14 @@ def test_remote_vanishes_between_pull_and_push(world: World, monkeypatch: pytest
     write_version(world.a, "m.f", "a")
     sync(world.a)
     vb = write_version(world.b, "m.f", "b")
-    real_pull = sync_mod._pull_into
+    real_pull = sync_mod.pull_into
     moved = world.remote.with_name("moved.git")
 
     def pull_then_vanish(*args, **kwargs):
         real_pull(*args, **kwargs)
         world.remote.rename(moved)
 
-    monkeypatch.setattr(sync_mod, "_pull_into", pull_then_vanish)
+    monkeypatch.setattr(sync_mod, "pull_into", pull_then_vanish)
     with pytest.raises(SyncError) as exc:
         sync(world.b)
     assert _one_line(exc).startswith("git push to 'origin' failed:")
@@ -132,13 +133,13 @@ def test_daemon_killed_mid_sync(tmp_path, daemon: Daemon, monkeypatch: pytest.Mo
     write_version(world.a, "m.f", "a")
     sync(world.a)
     vb = write_version(world.b, "m.f", "b")
-    real_pull = sync_mod._pull_into
+    real_pull = sync_mod.pull_into
 
     def pull_then_kill(*args, **kwargs):
         real_pull(*args, **kwargs)
         daemon.stop()
 
-    monkeypatch.setattr(sync_mod, "_pull_into", pull_then_kill)
+    monkeypatch.setattr(sync_mod, "pull_into", pull_then_kill)
     with pytest.raises(SyncError) as exc:
         sync(world.b)
     assert "git push to 'origin' failed" in _one_line(exc)
@@ -204,5 +205,5 @@ def test_copied_repository_sharing_a_writer_id_is_explained(world: World) -> Non
     ],
 )
 def test_error_lines_name_cause_and_fix(stderr: str, expected: str) -> None:
-    text = sync_mod._explain(stderr, "fetch from", "origin")
+    text = gitcmd.explain(stderr, "fetch from", "origin")
     assert text.startswith("git fetch from 'origin' ") and expected in text and "\n" not in text

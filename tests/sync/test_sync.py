@@ -8,7 +8,7 @@ import shutil
 import pygit2
 import pytest
 
-from ell_git import sync as sync_mod
+from ell_git import merge
 from ell_git.sync import SyncError, SyncReport, pull, push, sync
 
 from synctools import World, add_note, git, invocations, out, refs, user_state, versions, write_invocations, write_version
@@ -210,7 +210,7 @@ def test_concurrent_local_writer_during_merge_is_kept(world: World, monkeypatch:
     write_version(world.a, "m.f", "a")
     push(world.a)
     write_version(world.b, "m.f", "b")
-    real = sync_mod._merge_commit
+    real = merge.merge_commit
     raced: list[str] = []
 
     def racing(*args, **kwargs):
@@ -218,7 +218,7 @@ def test_concurrent_local_writer_during_merge_is_kept(world: World, monkeypatch:
             raced.append(write_version(world.b, "m.f", "written during the merge"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sync_mod, "_merge_commit", racing)
+    monkeypatch.setattr(merge, "merge_commit", racing)
     sync(world.b)
     assert raced[0] in versions(world.b, "m.f")
     assert len(versions(world.b, "m.f")) == 3
