@@ -16,9 +16,8 @@ import warnings
 from typing import Any
 
 import orjson
-import pygit2
 
-from . import autocommit, cache, costs, layout, refs, refscan, search, validate
+from . import autocommit, cache, costs, diffs, layout, refs, refscan, search, validate
 from .catalog import Catalog, in_clauses
 from .costs import Costs
 from .errors import NotFound
@@ -239,30 +238,11 @@ class Reader(Catalog, Costs, Traces):
 
     def _diff(self, name: str, va: Version, vb: Version, depth: int, seen: set[tuple[str, str]]) -> VersionDiff:
         ca, cb = self.repo[va.commit], self.repo[vb.commit]
-        texts, stats = {}, {}
-        for fname in (SOURCE, CLOSURE):
-            old = ca.tree[fname].data if fname in ca.tree else b""
-            new = cb.tree[fname].data if fname in cb.tree else b""
-            # A Patch made from buffers borrows them: read it while `old`/`new` are alive.
-            patch = pygit2.Patch.create_from(old, new, old_as_path=fname, new_as_path=fname)
-            texts[fname], stats[fname] = patch.text or "", patch.line_stats
-        _, adds, dels = stats[CLOSURE]
+        files = diffs.patches(ca.tree, cb.tree)
+        _, adds, dels = files[CLOSURE]
         summary = autocommit.changes_between(side_at(self.repo, ca), side_at(self.repo, cb))
-        return VersionDiff(name, va, vb, texts[SOURCE], texts[CLOSURE], adds, dels, tuple(summary),
+        return VersionDiff(name, va, vb, files[SOURCE][0], files[CLOSURE][0], adds, dels, tuple(summary),
                            self._dependency_diffs(va, vb, depth, seen))
-
-    def _whole(self, name: str, v: Version, change: str) -> VersionDiff:
-        """A dependency one side alone uses: its code, all added or all removed."""
-        tree = self.repo[v.commit].tree
-        texts, counts = {}, {}
-        for fname in (SOURCE, CLOSURE):
-            data = tree[fname].data if fname in tree else b""
-            old, new = (b"", data) if change == "added" else (data, b"")
-            patch = pygit2.Patch.create_from(old, new, old_as_path=fname, new_as_path=fname)
-            texts[fname], counts[fname] = patch.text or "", patch.line_stats
-        _, adds, dels = counts[CLOSURE]
-        said = f"now used, at v{v.vn}" if change == "added" else f"no longer used (was v{v.vn})"
-        return VersionDiff(name, v, v, texts[SOURCE], texts[CLOSURE], adds, dels, (said,), (), change)
 
     def _dependency_diffs(self, va: Version, vb: Version, depth: int,
                           seen: set[tuple[str, str]]) -> tuple[VersionDiff, ...]:
@@ -279,14 +259,14 @@ class Reader(Catalog, Costs, Traces):
             seen.add((dep, vid))  # a cycle (or a diamond) is shown once
             try:
                 now = self._resolve(dep, vid)
-                out.append(self._whole(dep, now, "added") if before is None else
+                out.append(diffs.whole(self.repo, dep, now, "added") if before is None else
                            self._diff(dep, self._resolve(dep, before), now, depth - 1, seen))
             except NotFound:  # a version forgotten or never shared: the summary still names the change
                 continue
         for dep, vid in zip(va.uses, va.uses_ids):
             if dep not in vb.uses:
                 try:
-                    out.append(self._whole(dep, self._resolve(dep, vid), "removed"))
+                    out.append(diffs.whole(self.repo, dep, self._resolve(dep, vid), "removed"))
                 except NotFound:
                     continue
         return tuple(out)
