@@ -29,7 +29,7 @@ from . import layout, refs
 from .ids import matches_short_id
 from .repo import signature
 from .notetree import note_blobs
-from .sync import TRACKING_PREFIX
+from .remotes import TRACKING_PREFIX
 
 if TYPE_CHECKING:
     from .views import InvocationPage
