@@ -30,7 +30,7 @@ from .ids import matches_short_id
 from .refscan import RefWatch
 from .repo import signature
 from .notetree import note_blobs
-from .sync import TRACKING_PREFIX
+from .remotes import TRACKING_PREFIX
 
 if TYPE_CHECKING:
     from .reader import Reader

@@ -4,7 +4,7 @@ One daemon thread drains the queue in batches (by count and by time), serialises
 batch to the journal (fsync), writes segment blobs, a tree and a commit, and moves the writer's
 invocation ref by compare-and-swap (rebuilding on the new tip when another process of the same
 clone moved it). A second daemon thread writes versions, because a version may wait for a
-model-written commit message. `flush` puts a marker in the same queue and waits for it.
+model-written commit message. `flush` puts a `Flush` in the same queue and waits for it.
 
 Every commit is checked whole on disk right after the ref moved, and held a little longer
 (`durable`): objects a concurrent `git gc --prune=now` deleted are written again, a ref left
@@ -35,13 +35,14 @@ import pygit2
 
 from ell.records import InvocationRecord, VersionRecord
 
-from . import durable, faults, forks, version_thread
+from . import durable, faults, forks
 from . import journal as jr
 from .batch import Batch, batch_from_entry, new_batch_id, serialise
 from .invocation_commit import Committer
 from .packing import Packer
 from .replay import Replayer
 from .tasks import ORPHANS, STOP, Flush, Line, Orphans, Spilled, Stop
+from .version_thread import VersionThread
 from .versions import VersionWriter, version_payload
 
 #: At most this many batches go into one commit (a drain of a long queue makes several).
@@ -57,6 +58,8 @@ UNSETTLED_WARN = 5
 _RECORDS = (InvocationRecord, Line)
 #: What `Writer.put` takes.
 Invocation = InvocationRecord | Line
+#: What the writer's queue holds (`tasks`).
+Task = Invocation | VersionRecord | Spilled | Flush | Orphans | Stop
 
 
 class Writer:
@@ -144,7 +147,7 @@ class Writer:
         while not m.event.wait(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))):
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            if not (self._thread.is_alive() and self._vthread.is_alive()):
+            if not (self._thread.is_alive() and self._versions.thread.is_alive()):
                 self.on_error("writer", "the background writer stopped; records stay in the journal for the next run")
                 return False
         return m.ok
@@ -157,13 +160,13 @@ class Writer:
         # Each thread settles its held commits before it stops (`durable.Keeper.settle`): the journal
         # goes only once they are verified.
         self._nudge(STOP)
-        self._vq.append(STOP)
-        self._vwake.set()
-        for thread in (self._thread, self._vthread):
+        self._versions.stop(self._stop_by)
+        for thread in (self._thread, self._versions.thread):
             thread.join(None if timeout is None else max(1.0, self._stop_by - time.monotonic()))
         committer = self._committer
-        clean = (ok and not (committer is None or committer.retry) and not self._vretry and not self.q and not self._staged and not self.journal.pending
-                 and not self._thread.is_alive() and self._settled == [True, True])
+        clean = (ok and not (committer is None or committer.retry) and not self._versions.retry and not self.q
+                 and not self._staged and not self.journal.pending and not self._thread.is_alive()
+                 and self._settled is True and self._versions.settled is True)
         try:
             self.journal.close(delete=clean)
         except OSError as exc:
@@ -199,25 +202,22 @@ class Writer:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _start(self) -> None:
-        self.q: collections.deque[Any] = collections.deque()
-        self._vq: collections.deque[Any] = collections.deque()
+        self.q: collections.deque[Task] = collections.deque()
         self._wake = threading.Event()  # take the queue now (a full batch, a flush, closing)
         self._work = threading.Event()  # something was queued: an idle writer starts a batch interval
-        self._vwake = threading.Event()
         self._committer: Committer | None = None  # made by the writer thread (it opens the repository)
-        self._vretry: list[VersionRecord] = []
         self._staged: list[Line] = []  # serialised, not yet in a batch
         self._live_records = False  # an InvocationRecord (not a line) may be queued
         self._journaled_versions: set[str] = set()  # journaled by the caller (`put_version`)
         self._failing: set[str] = set()  # kinds of work that failed: their next success is reported
         self._unsettled = 0  # commits in a row whose objects went missing again (see `durable.Unsettled`)
-        self._settled: list[bool] = []  # per stopped thread: were its held commits all verified (append: atomic)
+        self._settled: bool | None = None  # once stopped: were its held commits all verified
         self._stop_by: float | None = None
         self.journal = jr.Journal(self.journal_dir)
         self._thread = threading.Thread(target=self._run, name="ell-writer", daemon=True)
-        self._vthread = threading.Thread(target=version_thread.run, args=(self,), name="ell-versions", daemon=True)
+        self._versions = VersionThread(self.repo_path, self.make_versions, self.journal, self._journaled_versions,
+                                       self.hurry, self.on_error)  # first: the writer thread hands it work
         self._thread.start()
-        self._vthread.start()
 
     def _after_fork(self) -> None:
         # The child has no threads and must not write the parent's queue or journal.
@@ -258,7 +258,7 @@ class Writer:
                     break
             self._wake.clear()
             if self._guard("writer", self._drain):  # stopped
-                self._settled.append(bool(self._guard("check", self._settle)))
+                self._settled = bool(self._guard("check", self._settle))
                 return
             if c.retry:
                 batches = c.take_retry()
@@ -273,7 +273,6 @@ class Writer:
 
     def _settle(self) -> bool:
         """Before the thread stops: held commits verified, and what a check handed back committed again."""
-
         c = self._committer
 
         def retry() -> None:
@@ -363,16 +362,14 @@ class Writer:
                 case InvocationRecord() | Line() as record:
                     add(record)
                 case VersionRecord() as version:
-                    self._vq.append(version)
-                    self._vwake.set()
+                    self._versions.put(version)
                 case Flush() as flush:
                     commit_pending()
                     if c.retry:  # a flush deserves one more attempt at what failed before
                         retry = c.take_retry()
                         self._guard("commit", lambda: c.commit(retry))
                     flush.ok = not c.retry
-                    self._vq.append(flush)  # set by the version thread once versions before it are done
-                    self._vwake.set()
+                    self._versions.put(flush)  # set by the version thread once versions before it are done
                 case Spilled(offset, length):
                     cut()
                     spilled = batch_from_entry(self.journal.read_at(offset, length), replay=False)
@@ -408,16 +405,11 @@ class Writer:
     def _maybe_rotate(self) -> None:
         j = self.journal
         # Not while commits are held: their batches are read back from this file if need be.
-        if (j.size > jr.ROTATE_BYTES and not self._committer.retry and not self._vretry and not self.q and not self._vq
-                and not self._keeper.held and not self._vheld):
+        v = self._versions
+        if (j.size > jr.ROTATE_BYTES and not self._committer.retry and not v.retry and not self.q and not v.q
+                and not self._keeper.held and not v.held):
             j.rotate()
 
     def replay_orphans(self) -> int:
         """Commit what dead processes journaled but did not commit; returns batches replayed."""
         return self._replayer.orphans()
-
-    # -- background: versions (see `version_thread`) -------------------------------------------
-    @property
-    def _vheld(self) -> bool:
-        keeper = getattr(self, "_vkeeper", None)
-        return bool(keeper is not None and keeper.held)
