@@ -19,7 +19,7 @@ line, to the note in ``refs/notes/ell/evals`` on the evaluated version's commit 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import orjson
 import pygit2
@@ -29,9 +29,6 @@ from ell.records import EvaluationRecord, EvaluationRunRecord
 from . import layout, notes, refs
 from .repo import signature
 from .versions import parse_trailers
-
-if TYPE_CHECKING:
-    from .reader import Reader
 
 EVAL_PREFIX = "refs/ell/eval/"
 EVALUATION, DATASET, RUN, RESULTS, LABELERS = "evaluation.json", "dataset.jsonl", "run.json", "results.jsonl", "labelers"
@@ -162,7 +159,7 @@ def score_entry(run: EvaluationRunRecord, writer: str, author: str) -> dict[str,
             "t": run.ended_at, "by": writer, "author": author, "format": run.format}
 
 
-def record_run(path: str, reader: Reader, run: EvaluationRunRecord, writer: str) -> None:
+def record_run(path: str, reader: notes.Lookup, run: EvaluationRunRecord, writer: str) -> None:
     """Commit `run` on its evaluation's ref and note its scores on the evaluated version (found through
     `reader`), in the repository at `path` (`GitStore.record_evaluation_run`). A handle of its own: it
     runs on the caller's thread, off the LMP call path."""

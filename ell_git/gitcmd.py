@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pygit2
 
-from .remotes import TRACKING_PREFIX, SyncError
+from .errors import SyncError
+from .remotes import TRACKING_PREFIX
 from .repo import open_repository
 
 
@@ -98,3 +99,17 @@ def refs_under(repo: pygit2.Repository, prefix: str) -> dict[str, pygit2.Oid]:
             if ref is not None and ref.type == pygit2.enums.ReferenceType.DIRECT:
                 out[name] = ref.target
     return out
+
+
+def ls_remote(path: Path, remote: str, timeout: float | None) -> dict[str, str] | None:
+    """The remote's ell refs now (ref -> hex id); None if it cannot be listed."""
+    try:
+        out = run_git(path, "ls-remote", "--refs", remote, action="list refs of", remote=remote, timeout=timeout).stdout
+    except SyncError:
+        return None
+    listing = {}
+    for line in out.splitlines():
+        oid, _, ref = line.partition("\t")
+        if ref.startswith(("refs/ell/", "refs/notes/ell")):
+            listing[ref] = oid
+    return listing

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pygit2
 
-from .gitcmd import refs_under, run_git
-from .remotes import TRACKING_PREFIX, SyncError
+from .errors import SyncError
+from .gitcmd import ls_remote, refs_under
+from .remotes import TRACKING_PREFIX
 
 __all__ = ["check_secrets", "check_forget_done", "ls_remote", "remote_tips", "tracking_name"]
 
@@ -38,20 +39,6 @@ def tracking_name(remote: str, ref: str) -> str:
     if ref.startswith("refs/notes/"):
         return f"{TRACKING_PREFIX}{remote}/notes/{ref[len('refs/notes/'):]}"
     return f"{TRACKING_PREFIX}{remote}/{ref[len('refs/ell/'):]}"
-
-
-def ls_remote(path: Path, remote: str, timeout: float | None) -> dict[str, str] | None:
-    """The remote's ell refs now (ref -> hex id); None if it cannot be listed."""
-    try:
-        out = run_git(path, "ls-remote", "--refs", remote, action="list refs of", remote=remote, timeout=timeout).stdout
-    except SyncError:
-        return None
-    listing = {}
-    for line in out.splitlines():
-        oid, _, ref = line.partition("\t")
-        if ref.startswith(("refs/ell/", "refs/notes/ell")):
-            listing[ref] = oid
-    return listing
 
 
 def remote_tips(path: Path, remote: str, timeout: float | None) -> list[pygit2.Oid]:

@@ -38,7 +38,7 @@ def record(repo: pygit2.Repository, moved: dict[str, tuple[str, Optional[str]]])
     (``git ls-remote``); offline, its tracking refs say what it had at the last fetch."""
     from pathlib import Path
 
-    from .guard import ls_remote
+    from .gitcmd import ls_remote
 
     state = _load(repo)
     for remote in sorted(repo.remotes.names()):

@@ -11,8 +11,8 @@ from typing import Callable
 import pygit2
 
 from . import refs
+from .errors import SyncError
 from .notetree import notes_union
-from .remotes import SyncError
 
 _MERGE_IDENTITY = ("ell-git sync", "ell-git@localhost")
 _CAS_ATTEMPTS = 20

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Protocol, Sequence
 
 import orjson
 import pygit2
@@ -27,14 +27,22 @@ from ell.records import FeedbackRecord
 
 from . import layout, refs
 from .ids import matches_short_id
-from .refscan import RefWatch
-from .repo import signature
 from .notetree import note_blobs
+from .refscan import RefWatch
 from .remotes import TRACKING_PREFIX
+from .repo import signature
 
 if TYPE_CHECKING:
-    from .reader import Reader
-    from .views import InvocationPage, InvocationRow
+    from .views import InvocationDetail, InvocationPage, InvocationRow, VersionSource
+
+
+class Lookup(Protocol):
+    """What writing a note needs of a `Reader` (named by what it does, so notes need not import it)."""
+
+    def invocation(self, id: str) -> InvocationDetail: ...
+
+    def version(self, name: str, ref: str = "latest") -> VersionSource: ...
+
 
 EVALS_REF = "refs/notes/ell/evals"
 FEEDBACK_REF = "refs/notes/ell/feedback"
@@ -84,7 +92,7 @@ def feedback_entry(fb: FeedbackRecord, writer: str, author: str) -> dict[str, An
             "by": writer, "author": author, "format": fb.format}
 
 
-def write_feedback(path: str, reader: Reader, records: Iterable[FeedbackRecord],
+def write_feedback(path: str, reader: Lookup, records: Iterable[FeedbackRecord],
                    writer: str) -> list[FeedbackRecord]:
     """Note each record on the commit of its invocation's version (found through `reader`) in the
     repository at `path`; returns the records with `lmp_name`/`version_id` filled. LookupError names

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pygit2
 
+from .errors import SyncError
 from .gitcmd import explain, open_repo, run_git
-from .remotes import MERGED_NAMESPACES, TRACKING_PREFIX, SyncError, SyncReport
+from .remotes import MERGED_NAMESPACES, TRACKING_PREFIX, SyncReport
 
 
 def push_into(report: SyncReport, path: Path, remote: str, timeout: float | None, allow_secrets: bool = False,

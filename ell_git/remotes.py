@@ -8,8 +8,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .errors import SyncError
-
 #: Where fetched refs live; `refs/ell/remotes/<remote>/{lmp,inv,eval,notes}/...`.
 TRACKING_PREFIX = "refs/ell/remotes/"
 #: Histories merged on pull (a version is a commit, so the union of histories is the union of versions).

@@ -19,10 +19,11 @@ import os
 import random
 import time
 
+from .errors import SyncError
 from .gitcmd import check_remote, open_repo, repo_root
 from .pull import pull_into
 from .push import push_into
-from .remotes import PUSH_REFSPECS, TRACKING_PREFIX, SyncError, SyncReport, fetch_refspecs
+from .remotes import PUSH_REFSPECS, TRACKING_PREFIX, SyncReport, fetch_refspecs
 
 __all__ = [
     "SyncError",
