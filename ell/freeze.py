@@ -19,7 +19,10 @@ def lmp_name(lmp: Any) -> str:
     """The qualified name `ell` records for a decorated function (or a name given as a string)."""
     if isinstance(lmp, str):
         return lmp
-    name = getattr(lmp, "__ell_name__", None)
+    from .types.lmp import lmp_of  # lazily: `import ell` (and the writer process) stays free of pydantic
+
+    found = lmp_of(lmp)
+    name = found.name if found is not None else getattr(lmp, "__ell_name__", None)
     if name:
         return str(name)
     return f"{getattr(lmp, '__module__', '?')}.{getattr(lmp, '__qualname__', str(lmp))}"

@@ -86,6 +86,8 @@ def set_store(store: Optional[Store | str | os.PathLike[str]], autocommit: Optio
             _add_repository_redaction(store)
     elif store is not None and not isinstance(store, Store):
         raise TypeError(f"store must be a path or implement ell.store.Store, got {type(store).__name__}")
+    elif getattr(store, "complete", False) is None:  # a git store built without a model call: ell's
+        store.complete = complete_text  # type: ignore[union-attr]
     config.store = store
     if previous is not None and previous is not store:
         try:

@@ -95,6 +95,7 @@ class GitStore(Freezable):
         self._child = _in_multiprocessing_child()  # see the module's docstring
         self._exit_hook_pending = self._child
 
+        self.complete = complete
         work_tree = self.repo.workdir
         # Version commit messages are redacted in the version thread, maybe while the interpreter
         # exits, when importing a module that registers an exit hook fails: import it now.
@@ -111,7 +112,7 @@ class GitStore(Freezable):
                 autocommit_model=autocommit_model,
                 autocommit_timeout=autocommit_timeout,
                 hurry=threading.Event(),
-                complete=complete,
+                complete=self.complete,  # read when the version thread starts: set_store may hand it in
                 on_error=self._warn,
             )
 

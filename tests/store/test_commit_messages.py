@@ -25,8 +25,8 @@ def _describe(old_kw, new_kw):
 def test_long_system_prompt_edit_names_the_changed_words():
     m = _describe({"doc": LONG}, {"doc": LONGER})
     assert m.bullets == ('system prompt: "…with one category from…" → "…with exactly one category, lower-case, from…"',)
-    # a subject holds the changed words when they fit, else says what was edited
-    assert m.subject == "Update mod.hello: system prompt edited"
+    # a subject holds the changed words, each side cut at a word until the line holds them
+    assert m.subject == 'Update mod.hello: system prompt: "…one category…" → "…exactly one…"'
     m = _describe({"doc": LONG}, {"doc": LONG.replace("one category", "a category")})
     assert m.subject == 'Update mod.hello: system prompt: "…one…" → "…a…"'
     # bounded: a rewrite is cut, and further edits are counted, not listed
