@@ -5,8 +5,9 @@
     python bench/otel_bench.py --json out.json
 
 Per call: one process calls one `@ell.simple` LMP, no store, in rounds that alternate otel off /
-on; the difference of each round pair is the cost of a span (start, attach, attributes, end, the
-batch processor's enqueue), and the median over rounds is shown with its range. The model is a
+on; the difference of each round pair is the cost of a span (ids, context attach, end: a tuple into
+the pipeline's queue; its thread builds the attributes and hands them to the exporter process), and
+the median over rounds is shown with its range. The model is a
 canned provider registered with `ell.register_provider` (ell's own path only: the openai SDK costs
 0.2-4 ms a call on a loaded 2-core machine, whose noise would hide 20 µs), and, for context, the
 openai SDK over the in-process mock transport (`workloads/mock.py`: no sockets). The spans go over OTLP/HTTP to a
@@ -14,9 +15,9 @@ sink in another process that answers 200 (a live collector: its export thread co
 GIL as in production), and in a second series to a port where nothing listens (a dead collector).
 Goal: ≤ +20 µs per call.
 
-The first row takes the export thread away (a figure of the caller's path alone: on a 2-core
-machine the thread's work, building and encoding spans, competes with the caller for the GIL and
-the cores, and shows in the other rows).
+The first row takes the pipeline's thread away (the caller's path alone). In the other rows that
+thread builds each span's attributes and writes them to the exporter process: it holds the GIL
+meanwhile, which shows in the wall time (not in the calling thread's CPU).
 
 Memory: 100,000 calls (20,000 with --quick) with a dead collector; the resident set after the
 first fifth and at the end. Goal: no growth (the batch processor's queue is bounded, 2,048 spans).
@@ -176,6 +177,8 @@ def main() -> None:
                  "live collector, openai SDK + mock transport"):
         r = results[name]
         met = "yes" if r["cpu_diff_us"] <= 20 else "**no**"
+        if r["diff_max"] - r["diff_min"] > 200:  # the SDK's own per-call noise is wider than the goal
+            met = f"(noise: {met.strip('*')})"
         print(f"| per call, {name} ({r['rounds']} × {r['calls']} calls) | {r['off_us']:.1f} µs | {r['on_us']:.1f} µs "
               f"| {r['diff_us']:+.1f} µs ({r['diff_min']:+.1f} … {r['diff_max']:+.1f}) "
               f"| {r['cpu_off_us']:.1f} → {r['cpu_on_us']:.1f} µs ({r['cpu_diff_us']:+.1f}) | {met} |")

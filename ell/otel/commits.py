@@ -3,8 +3,8 @@
 The store writes a version's commit in the background after its first call, so the first spans
 of a new version start before it exists. On the call path a dict is read (and, the first time a
 version is seen, its ref); a miss asks a daemon thread to wait for the commit
-(`Store.version_commit`, optional), and our own exporter fills it into spans that ended before it
-was known (`filled`). With a TracerProvider of the program's own, those first spans go without it.
+(`Store.version_commit`, optional), and our own pipeline fills it into spans that ended before it
+was known (`fill`). With a TracerProvider of the program's own, those first spans go without it.
 """
 
 from __future__ import annotations
@@ -78,29 +78,16 @@ def resolve(name: str, version_id: str, wait: float) -> Optional[str]:
     return commit
 
 
-def filled_all(spans: Any) -> list[Any]:
-    """`spans` with the version commit added to those that ended without it (exporter thread);
-    each version is looked up once per batch."""
+def fill(spans_attributes: list[dict[str, Any]]) -> None:
+    """Add the version commit to the attributes of spans that ended without it (the pipeline's
+    thread: may wait up to `WAIT` for a commit being written); each version is looked up once."""
     memo: dict[str, Optional[str]] = {}
-    return [filled(s, memo) for s in spans]
-
-
-def filled(span: Any, memo: dict[str, Optional[str]]) -> Any:
-    attrs = span.attributes or {}
-    version_id = attrs.get(VERSION)
-    if not version_id or ATTR in attrs:
-        return span
-    version_id = str(version_id)
-    if version_id not in memo:
-        memo[version_id] = resolve(str(attrs.get(NAME) or ""), version_id, WAIT)
-    commit = memo[version_id]
-    if not commit:
-        return span
-    from opentelemetry.sdk.trace import ReadableSpan
-
-    return ReadableSpan(
-        name=span.name, context=span.context, parent=span.parent, resource=span.resource,
-        attributes={**attrs, ATTR: commit}, events=span.events, links=span.links, kind=span.kind,
-        status=span.status, start_time=span.start_time, end_time=span.end_time,
-        instrumentation_scope=span.instrumentation_scope,
-    )
+    for attrs in spans_attributes:
+        version_id = attrs.get(VERSION)
+        if not version_id or ATTR in attrs:
+            continue
+        version_id = str(version_id)
+        if version_id not in memo:
+            memo[version_id] = resolve(str(attrs.get(NAME) or ""), version_id, WAIT)
+        if memo[version_id]:
+            attrs[ATTR] = memo[version_id]

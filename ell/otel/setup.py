@@ -3,8 +3,9 @@
 Our own provider exports OTLP (``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`` / ``OTEL_EXPORTER_OTLP_PROTOCOL``:
 ``http/protobuf``, the default, or ``grpc``; endpoint, headers and timeout from the usual
 ``OTEL_EXPORTER_OTLP_*`` variables, which the exporters read themselves) through a
-BatchSpanProcessor: the caller only appends to its bounded queue. `Guarded` wraps the exporter so
-that a dead collector costs one warning and, for a while, nothing at all.
+BatchSpanProcessor, in an exporter process of its own (`shipping`; in this process when that
+cannot run): the caller only appends to a bounded queue. `Guarded` wraps the exporter so that a
+dead collector costs one warning and, for a while, nothing at all.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from typing import Any, Optional, Sequence
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from ..__version__ import __version__
-from . import commits
 
 _lock = threading.Lock()
 _own: Optional[TracerProvider] = None  # the provider we built (reused by later configure calls)
 _pipeline: Any = None  # its caller-side feed (ell.otel.fast)
 _provider: Any = None  # the provider in use
+_child_gone = False  # the exporter process died: export in this process from then on
 
 #: The exporters' loggers: their per-batch failure messages become `Guarded`'s one warning.
 _EXPORTERS = ("opentelemetry.exporter.otlp.proto.http.trace_exporter", "opentelemetry.exporter.otlp.proto.http",
@@ -53,27 +55,79 @@ def tracer(provider: Any = None) -> Any:
         return provider.get_tracer("ell", __version__)
 
 
+#: How long the program's exit waits for the exporter process to send what it holds.
+EXIT_SECONDS = 30.0
+
+
 def _own_provider() -> TracerProvider:
-    global _own
+    global _own, _pipeline
     if _own is None:
         from opentelemetry.sdk.resources import Resource
 
+        from . import fast, shipping
+
         # Resource.create reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES; the sampler comes from
         # OTEL_TRACES_SAMPLER, as the SDK does it.
-        global _pipeline
-        from . import fast
-
         provider = TracerProvider(resource=Resource.create({}))
-        exporter = Guarded(_exporter())
-        processor = BatchSpanProcessor(exporter)
-        provider.add_span_processor(processor)  # its shutdown at exit flushes the processor
-        _pipeline = fast.Pipeline(provider, processor, exporter.accepting)
-        atexit.register(_pipeline.drain)  # after the provider's own hook, so it runs before it
+        env = dict(os.environ)  # the exporter's settings as they are now, for a process started later
+
+        def new_sink() -> Any:
+            if not _child_gone and shipping.usable_interpreter() and os.environ.get("ELL_OTEL_EXPORT") != "thread":
+                sink = shipping.ChildSink(env, provider.resource, _in_process_after)
+                try:
+                    sink.spawn()
+                    return sink
+                except OSError as exc:
+                    _warn(f"could not start the span exporter process ({exc}); exporting in this process")
+            return _local_sink(provider)
+
+        _pipeline = fast.Pipeline(provider.sampler, new_sink)
+        atexit.register(close)  # after the provider's own hook, so it runs before it
         _own = provider
     return _own
 
 
-def _exporter() -> SpanExporter:
+def _local_sink(provider: TracerProvider) -> Any:
+    from . import shipping
+
+    exporter = Guarded(exporter_from_env())
+    processor = BatchSpanProcessor(exporter)
+    provider.add_span_processor(processor)  # its shutdown at exit flushes the processor
+    return shipping.LocalSink(processor, exporter.accepting, provider.resource, scope())
+
+
+def _in_process_after(why: str) -> None:
+    """The exporter process is gone: the next spans are exported here (what it held is lost)."""
+    global _child_gone
+    _warn(f"the span exporter process stopped ({why}); exporting spans in this process")
+    _child_gone = True
+    if _pipeline is not None:
+        _pipeline.sink = None  # the next drain makes the local one (no lock: this may run under it)
+
+
+def _warn(message: str) -> None:
+    from ..warn import warn_once
+
+    warn_once("otel-exporter", message)
+
+
+def scope() -> InstrumentationScope:
+    return InstrumentationScope("ell", __version__)
+
+
+def close() -> None:
+    """At exit: every waiting span to the sink, then the exporter process's last export."""
+    pipeline = _pipeline
+    if pipeline is None or (pipeline.sink is None and not pipeline.waiting):
+        return
+    try:
+        pipeline.drain()
+        pipeline.current_sink().close(EXIT_SECONDS)
+    except Exception:
+        pass
+
+
+def exporter_from_env() -> SpanExporter:
     protocol = (os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
                 or "http/protobuf").strip().lower()
     if protocol == "grpc":
@@ -106,16 +160,16 @@ class _Quiet(logging.Filter):
 
 
 class Guarded(SpanExporter):
-    """The real exporter, plus: the version commit filled in for spans that ended before it was
-    written, one warning for an unreachable collector, and a pause of `PAUSE` seconds after a
+    """The real exporter, plus: one warning (through `warn`) for an unreachable collector, and a pause of `PAUSE` seconds after a
     failure (batches meanwhile are dropped: memory stays bounded and exit does not wait)."""
 
     PAUSE = 10.0
     down = False
     reason = ""  # the exporter's last failure message
 
-    def __init__(self, inner: SpanExporter) -> None:
+    def __init__(self, inner: SpanExporter, warn: Any = None) -> None:
         self.inner = inner
+        self.warn = warn or (lambda message: warnings.warn(message, RuntimeWarning, stacklevel=4))
         self.paused_until = 0.0
         self.busy_since = 0.0  # an export in progress since (its retries can take the exporter's timeout)
         self.warned = False
@@ -127,10 +181,6 @@ class Guarded(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if time.monotonic() < self.paused_until:
             return SpanExportResult.FAILURE
-        try:
-            spans = commits.filled_all(spans)
-        except Exception:
-            pass
         self.busy_since = time.monotonic()
         try:
             result = self.inner.export(spans)
@@ -148,9 +198,8 @@ class Guarded(SpanExporter):
         if not self.warned:
             self.warned = True
             endpoint = getattr(self.inner, "_endpoint", None) or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
-            warnings.warn(f"ell: cannot export spans to {endpoint or 'the OTLP collector'} ({why}); calls go on, "
-                          f"spans are dropped while it is unreachable (retried every {self.PAUSE:g} s)",
-                          RuntimeWarning, stacklevel=2)
+            self.warn(f"ell: cannot export spans to {endpoint or 'the OTLP collector'} ({why}); calls go on, "
+                      f"spans are dropped while it is unreachable (retried every {self.PAUSE:g} s)")
         return result
 
     def accepting(self) -> bool:
@@ -169,10 +218,14 @@ class Guarded(SpanExporter):
 
 
 def flush(timeout: float = 10.0) -> bool:
-    if _pipeline is not None:
-        _pipeline.drain()
-    provider = _provider
-    fn = getattr(provider, "force_flush", None)
+    pipeline = _pipeline
+    if pipeline is not None and _provider is _own:
+        pipeline.drain()
+        try:
+            return bool(pipeline.current_sink().flush(timeout))
+        except Exception:
+            return False
+    fn = getattr(_provider, "force_flush", None)
     if fn is None:
         return True
     try:

@@ -84,16 +84,15 @@ def _ids(span: Any) -> Any:
     return ctx if ctx.trace_flags.sampled else None
 
 
-def _chat_start(call: Any) -> dict[str, Any]:
-    attrs = _identity(call.version, call.id)
+def _chat_end(version: Any, invocation_id: str, model: Optional[str], params: dict[str, Any], spec_model: Optional[str],
+              client: Any, meta: Optional[dict], usage: Optional[dict], error: Optional[BaseException], cached: bool,
+              messages: list[Any], outputs: list[Any]) -> tuple[Optional[str], dict[str, Any], Optional[Status]]:
+    """(new span name or None, every attribute but the operation's, status or None), from what a
+    call left (its own fields, not the call: the pipeline keeps these until its thread runs, and
+    the fewer objects a call leaves alive the less the garbage collector costs the caller)."""
+    attrs = _identity(version, invocation_id)
     attrs["gen_ai.operation.name"] = "chat"
-    return attrs
-
-
-def _chat_end(call: Any, client: Any, meta: Optional[dict], outputs: list[Any], usage: Optional[dict],
-              error: Optional[BaseException], cached: bool) -> tuple[Optional[str], dict[str, Any], Optional[Status]]:
-    """(new span name or None, request/response/usage/error attributes, status or None)."""
-    attrs = _request(call.model, call.params, client)
+    attrs.update(_request(model, params, client))
     if usage:
         _usage(attrs, usage)
     if meta:
@@ -106,19 +105,13 @@ def _chat_end(call: Any, client: Any, meta: Optional[dict], outputs: list[Any], 
     if cached:
         attrs["ell.cached"] = True
     if capture_content:
-        _content(attrs, call.messages, outputs, meta)
+        _content(attrs, messages, outputs, meta)
     status = None
     if error is not None:
         attrs["error.type"] = type(error).__qualname__
         status = Status(StatusCode.ERROR, _text(error))
-    name = f"chat {call.model}" if call.model and call.model != call.spec.model else None
+    name = f"chat {model}" if model and model != spec_model else None
     return name, attrs, status
-
-
-def _chat_later(*args: Any) -> tuple[Optional[str], dict[str, Any], Optional[Status]]:
-    """Every attribute of a chat span, built by `fast`'s thread from what the call left."""
-    name, attrs, status = _chat_end(*args)
-    return name, {**_chat_start(args[0]), **attrs}, status
 
 
 class ChatSpan:
@@ -130,7 +123,8 @@ class ChatSpan:
     def __init__(self, call: Any) -> None:
         model = call.spec.model
         name = f"chat {model}" if model else "chat"
-        self.span, ctx = _open(name, _CLIENT, None if _fast else _chat_start(call))
+        self.span, ctx = _open(name, _CLIENT, None if _fast else {**_identity(call.version, call.id),
+                                                                  "gen_ai.operation.name": "chat"})
         self.token = _attach(ctx)
         self.client: Any = None
         self.meta: Optional[dict[str, Any]] = None
@@ -147,11 +141,13 @@ class ChatSpan:
             cached: bool) -> Any:
         """Request, response, usage and error attributes; ends the span; returns its SpanContext."""
         span = self.span
+        facts = (call.version, call.id, call.model, call.params, call.spec.model, self.client, self.meta, usage, error,
+                 cached, call.messages if capture_content else (), outputs if capture_content else ())
         if _fast:
-            span.later(_chat_later, (call, self.client, self.meta, outputs, usage, error, cached))
+            span.later(_chat_end, facts)
             return _ids(span)
         try:
-            name, attrs, status = _chat_end(call, self.client, self.meta, outputs, usage, error, cached)
+            name, attrs, status = _chat_end(*facts)
             if status is not None:
                 span.set_status(status)
             span.set_attributes(attrs)

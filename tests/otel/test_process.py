@@ -36,6 +36,7 @@ with serve() as server:
         times.append(time.perf_counter() - t0)
         if i % 50 == 49:
             time.sleep(0.3)  # the batch processor exports meanwhile
+    {finish}
     store = ell.get_store()
     print(json.dumps({{
         "otel_modules": sorted(m for m in sys.modules if m.startswith("opentelemetry")),
@@ -90,8 +91,8 @@ def receiver() -> Iterator[Receiver]:
     r.server.shutdown()
 
 
-def _run(tmp_path, env, init="", calls=3):
-    res = run_program(PROGRAM.format(init=init, calls=calls), tmp_path, env)
+def _run(tmp_path, env, init="", calls=3, finish=""):
+    res = run_program(PROGRAM.format(init=init, calls=calls, finish=finish), tmp_path, env)
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout.strip().splitlines()[-1]), res.stderr
 
@@ -107,6 +108,8 @@ def test_env_switch_and_standard_variables(tmp_path, receiver):
     env = {"ELL_OTEL": "1", "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_SERVICE_NAME": "checkout-api"}
     out, _ = _run(tmp_path, env)  # no otel= given: the environment turns it on; exported at exit
     assert len(out["trace_ids"]) == 3 and "opentelemetry.sdk.trace" in out["otel_modules"]
+    # Encoding and sending happen in the exporter process: the program never loads an exporter.
+    assert not [m for m in out["otel_modules"] if m.startswith("opentelemetry.exporter")]
     assert len(receiver.spans) == 6 and {s["service"] for s in receiver.spans} == {"checkout-api"}
     assert {s["trace_id"] for s in receiver.spans} == set(out["trace_ids"])
     by_id = {s["span_id"]: s for s in receiver.spans}
@@ -133,3 +136,76 @@ def test_the_otel_sampler_applies_and_records_point_only_at_kept_traces(tmp_path
     out, _ = _run(tmp_path, env)
     assert "opentelemetry.sdk.trace" in out["otel_modules"]  # on, and its sampler said no
     assert out["trace_ids"] == [] and receiver.spans == []
+
+
+def test_exporting_in_the_program_itself_when_asked(tmp_path, receiver):
+    env = {"ELL_OTEL": "1", "ELL_OTEL_EXPORT": "thread", "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+    out, _ = _run(tmp_path, env, finish="ell.otel.flush(10)")
+    assert "opentelemetry.exporter.otlp.proto.http.trace_exporter" in out["otel_modules"]
+    assert len(receiver.spans) == 6 and {s["trace_id"] for s in receiver.spans} == set(out["trace_ids"])
+
+
+FAULTS = """
+import os, signal, sys, time
+import ell
+from ell.testing import serve
+
+
+def exporter_pids():
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{{pid}}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{{pid}}/cmdline", "rb") as f:
+                cmd = f.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and b"ell.otel.exporter_child" in cmd:
+            found.append(int(pid))
+    return found
+
+
+with serve() as server:
+    ell.init(store=ell.MemoryStore(), default_client=server.client(max_retries=0), otel=True)
+
+    @ell.simple(model="gpt-4o-mini")
+    def hello(x: str) -> str:
+        return f"say {{x}}"
+
+    hello("before")
+    assert ell.otel.flush(10)
+    {fault}
+    for i in range(3):
+        hello("after")
+    assert ell.otel.flush(10)
+    {after}
+"""
+
+
+def test_a_killed_exporter_process_costs_one_warning_and_spans_go_on(tmp_path, receiver):
+    fault = """(pid,) = exporter_pids()
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)"""
+    source = FAULTS.format(fault=fault, after="print(exporter_pids())")
+    res = run_program(source, tmp_path, {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().endswith("[]")  # no new process: the spans are exported in the program now
+    assert res.stderr.count("RuntimeWarning") == 1 and "span exporter process stopped" in res.stderr, res.stderr
+    assert len(receiver.spans) == 4  # the one flushed before, the three after
+
+
+def test_forked_workers_export_through_processes_of_their_own(tmp_path, receiver):
+    fault = """child = os.fork()
+    if child == 0:
+        hello("worker")
+        ok = ell.otel.flush(10) and len(exporter_pids()) == 1
+        os._exit(0 if ok else 3)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0"""
+    source = FAULTS.format(fault=fault, after="")
+    res = run_program(source, tmp_path, {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url})
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr, res.stderr
+    assert len(receiver.spans) == 5 and len({s["span_id"] for s in receiver.spans}) == 5
+    assert sum(s["attributes"]["gen_ai.operation.name"] == "chat" for s in receiver.spans) == 5
