@@ -5,8 +5,16 @@
 
 Without --repo, the repository is made by `bench/gen_repo.py` (git fast-import of exactly what the
 store writes). By default all versions belong to one LMP: its page, with 1,000 versions of
-history, is the worst case. Reports p50/p95 server time per page; the goal is the LMP page at
-≤ 50 ms p50.
+history, is the worst case. Reports p50/p95 server time per page and the rows it shows; the goal
+is the LMP page at ≤ 50 ms p50.
+
+    python bench/web_bench.py --repo BIG --compare DEMO   # and each page's time ÷ the same page on DEMO
+
+Issue 17's second goal is O(page), not O(repository): each page within 4× of the same page on the
+demo repository (`ell demo --keep DIR`). Searches use terms that find rows in each repository
+(`--name-search`/`--word-search`, `--compare-name-search`/`--compare-word-search`; the defaults
+suit `gen_repo.py` and `ell demo`), so that both sides render a page of results, not one side an
+empty page.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote_plus
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,20 +46,91 @@ def _gen_repo_module() -> Any:
     return mod
 
 
-def timed(client: Any, url: str, runs: int, *, status: int = 200, headers: dict[str, str] | None = None,
-          warm: bool = True) -> dict[str, float]:
-    """p50/p95/min milliseconds of `runs` requests of `url` (after one warm-up request)."""
-    if warm:
-        client.get(url, headers=headers)  # highlighting and template caches
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        resp = client.get(url, headers=headers)
-        times.append((time.perf_counter() - t) * 1000)
-        assert resp.status_code == status, (url, resp.status_code, resp.data[:300])
-    times.sort()
-    return {"p50": statistics.median(times), "p95": times[min(len(times) - 1, int(0.95 * len(times)))],
-            "min": times[0]}
+def prepare(repo: Path, lmp_name: str | None, name_q: str, word_q: str) -> dict[str, Any]:
+    """A test client on `repo` with its read cache ready, the pages to time, and facts about it."""
+    from webui import create_app
+
+    app = create_app(str(repo))
+    client = app.test_client()
+    t = time.perf_counter()
+    resp = client.get("/.json")  # the first request starts bringing the read cache up to date
+    first_answer = (time.perf_counter() - t) * 1000  # the page, or a progress page (webui/warmup.py)
+    while resp.status_code == 503:  # indexing in the background: poll as the progress page does
+        time.sleep(0.25)
+        resp = client.get("/.json")
+    home = resp.get_json()
+    cold = (time.perf_counter() - t) * 1000
+    reader = app.extensions["ell_data"].reader
+    lmps = [l.to_json() for l in reader.lmps()]  # every LMP (home shows one page of them)
+    name = lmp_name or max(lmps, key=lambda l: (l["versions"], l["invocation_count"]))["name"]
+    lmp = next(l for l in lmps if l["name"] == name)
+    inv = client.get(f"/invocations.json?lmp={name}").get_json()["invocations"]["items"][0]["id"]
+    pages: dict[str, str] = {
+        "home": "/",
+        "home, page 50": "/?page=50",
+        "home, name search": f"/?q={quote_plus(name_q)}",
+        "lmp page": f"/lmp/{name}",
+        "lmp page .json": f"/lmp/{name}.json",
+        "lmp page, v1 + filter": f"/lmp/{name}?v=v1&q=paris&min_latency=100",
+        "lmp invocations partial": f"/lmp/{name}?page=2",
+        "invocation list": "/invocations",
+        "invocation list, search": "/invocations?q=tokyo",
+        "invocation list, word search": f"/invocations?q={quote_plus(word_q)}",
+        "invocation list, page 1000": "/invocations?page=1000",
+        "invocation": f"/invocation/{inv}",
+        "diff v1→latest": f"/lmp/{name}/diff?a=v1&b=v{lmp['vn']}",
+        "live poll (unchanged)": f"/_live?token={home['state']}",
+    }
+    meta = {"repo": str(repo), "lmp": name, "versions": lmp["versions"],
+            "invocations": sum(l["invocation_count"] for l in lmps), "lmps": len(lmps),
+            "first_answer_ms": round(first_answer, 1), "first_request_ms": round(cold, 1)}
+    return {"client": client, "reader": reader, "pages": pages, "meta": meta,
+            "rows": {label: _rows(client, url, label) for label, url in pages.items()}}
+
+
+def time_pages(sites: list[dict[str, Any]], runs: int) -> list[dict[str, dict[str, float]]]:
+    """p50/p95/min per page for each site. Sites take turns request by request, so that a
+    compared pair of figures saw the same machine (a shared 2-core box drifts by 30 % in minutes)."""
+    partial = {"HX-Request": "true", "HX-Target": "invocations"}
+    times: list[dict[str, list[float]]] = [{} for _ in sites]
+    for label in sites[0]["pages"]:
+        status = 204 if label.startswith("live poll") else 200
+        headers = partial if label == "lmp invocations partial" else None
+        for site in sites:
+            site["client"].get(site["pages"][label], headers=headers)  # warm: highlighting and template caches
+        for _ in range(runs):
+            for site, got in zip(sites, times):
+                t = time.perf_counter()
+                resp = site["client"].get(site["pages"][label], headers=headers)
+                got.setdefault(label, []).append((time.perf_counter() - t) * 1000)
+                assert resp.status_code == status, (site["pages"][label], resp.status_code, resp.data[:300])
+    for _ in range(runs):  # refresh with nothing changed (every request pays it): a fingerprint of the ref directories
+        for site, got in zip(sites, times):
+            t = time.perf_counter()
+            site["reader"].refresh()
+            got.setdefault("refresh (nothing changed)", []).append((time.perf_counter() - t) * 1000)
+    return [{label: _summary(ms) for label, ms in got.items()} for got in times]
+
+
+def _summary(ms: list[float]) -> dict[str, float]:
+    ms = sorted(ms)
+    return {"p50": statistics.median(ms), "p95": ms[min(len(ms) - 1, int(0.95 * len(ms)))], "min": ms[0]}
+
+
+def _n(rows: int | None) -> str:
+    return "–" if rows is None else str(rows)
+
+
+def _rows(client: Any, url: str, label: str) -> int | None:
+    """How many rows the page shows (from its JSON twin)."""
+    if label.startswith(("live poll", "diff", "invocation")) and not label.startswith("invocation list"):
+        return None
+    path, _, query = url.partition("?")
+    twin = "/.json" if path == "/" else path if path.endswith(".json") else path + ".json"
+    got = client.get(f"{twin}?{query}" if query else twin).get_json() or {}
+    if "lmps" in got and path == "/":
+        return len(got["lmps"])
+    return len((got.get("invocations") or {}).get("items") or [])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=30, help="requests per page")
     ap.add_argument("--lmp", help="the LMP to open (default: the one with the most versions)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--name-search", default="lmp_42", help="home's LMP-name search term")
+    ap.add_argument("--word-search", default="topic 42", help="the invocation list's text search")
+    ap.add_argument("--compare", type=Path, help="a second repository (the demo's): time ratios per page")
+    ap.add_argument("--compare-name-search", default="prompts")
+    ap.add_argument("--compare-word-search", default="example city")
     args = ap.parse_args(argv)
 
     repo = args.repo
@@ -78,72 +163,36 @@ def main(argv: list[str] | None = None) -> int:
             gen.generate(repo, args.versions, args.invocations, versions_per_lmp=args.per_lmp)
             print(f"generated in {time.perf_counter() - t:.1f} s", file=sys.stderr)
 
-    from webui import create_app
-
-    app = create_app(repo)
-    client = app.test_client()
-    t = time.perf_counter()
-    resp = client.get("/.json")  # the first request starts bringing the read cache up to date
-    first_answer = (time.perf_counter() - t) * 1000  # the page, or a progress page (webui/warmup.py)
-    while resp.status_code == 503:  # indexing in the background: poll as the progress page does
-        time.sleep(0.25)
-        resp = client.get("/.json")
-    home = resp.get_json()
-    cold = (time.perf_counter() - t) * 1000
-    reader = app.extensions["ell_data"].reader
-    lmps = [l.to_json() for l in reader.lmps()]  # every LMP (home shows one page of them)
-    name = args.lmp or max(lmps, key=lambda l: (l["versions"], l["invocation_count"]))["name"]
-    lmp = next(l for l in lmps if l["name"] == name)
-    inv = client.get(f"/invocations.json?lmp={name}").get_json()["invocations"]["items"][0]["id"]
-    vn = lmp["vn"]
-    pages: dict[str, str] = {
-        "home": "/",
-        "home, page 50": "/?page=50",
-        "home, name search": "/?q=lmp_42",
-        "lmp page": f"/lmp/{name}",
-        "lmp page .json": f"/lmp/{name}.json",
-        "lmp page, v1 + filter": f"/lmp/{name}?v=v1&q=paris&min_latency=100",
-        "lmp invocations partial": f"/lmp/{name}?page=2",
-        "invocation list": "/invocations",
-        "invocation list, search": "/invocations?q=tokyo",
-        "invocation list, word search": "/invocations?q=topic+42",
-        "invocation list, page 1000": "/invocations?page=1000",
-        "invocation": f"/invocation/{inv}",
-        "diff v1→latest": f"/lmp/{name}/diff?a=v1&b=v{vn}",
-        "live poll (unchanged)": f"/_live?token={home['state']}",
-    }
-    partial = {"HX-Request": "true", "HX-Target": "invocations"}
-    results: dict[str, dict[str, float]] = {}
-    for label, url in pages.items():
-        if label.startswith("live poll"):
-            results[label] = timed(client, url, args.runs, status=204)
-        elif label == "lmp invocations partial":
-            results[label] = timed(client, url, args.runs, headers=partial)
-        else:
-            results[label] = timed(client, url, args.runs)
-
-    # Refresh with nothing changed (every request pays it): a fingerprint of the ref directories.
-    times = []
-    for _ in range(args.runs):
-        t = time.perf_counter()
-        reader.refresh()
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    results["refresh (nothing changed)"] = {"p50": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))],
-                                            "min": times[0]}
-    total = sum(l["invocation_count"] for l in lmps)
-    meta = {"repo": str(repo), "lmp": name, "versions": lmp["versions"], "invocations": total,
-            "lmps": len(lmps), "first_answer_ms": round(first_answer, 1), "first_request_ms": round(cold, 1)}
+    sites = [prepare(repo, args.lmp, args.name_search, args.word_search)]
+    if args.compare:
+        sites.append(prepare(args.compare, None, args.compare_name_search, args.compare_word_search))
+    timings = time_pages(sites, args.runs)
+    meta, results, rows = sites[0]["meta"], timings[0], sites[0]["rows"]
+    other = (sites[1]["meta"], timings[1], sites[1]["rows"]) if args.compare else None
     ok = results["lmp page"]["p50"] <= GOAL_LMP_P50_MS
     if args.json:
-        print(json.dumps({"meta": meta, "results": results, "goal_met": ok}, indent=2))
-    else:
-        print(f"repository {repo}: {len(lmps):,} LMPs, {lmp['versions']:,} versions of {name}, {total:,} invocations")
-        print(f"first answer (page or indexing progress): {first_answer:.0f} ms; read cache ready after {cold:.0f} ms")
-        print(f"{'page':32} {'p50 ms':>8} {'p95 ms':>8}")
-        for label, r in results.items():
-            print(f"{label:32} {r['p50']:8.1f} {r['p95']:8.1f}")
-        print(f"goal: LMP page p50 ≤ {GOAL_LMP_P50_MS:.0f} ms: {'met' if ok else 'MISSED'}")
+        out: dict[str, Any] = {"meta": meta, "results": results, "rows": rows, "goal_met": ok}
+        if other:
+            out["compare"] = {"meta": other[0], "results": other[1], "rows": other[2]}
+        print(json.dumps(out, indent=2))
+        return 0
+    for m in (meta, other[0]) if other else (meta,):
+        print(f"repository {m['repo']}: {m['lmps']:,} LMPs, {m['versions']:,} versions of {m['lmp']}, "
+              f"{m['invocations']:,} invocations; first answer (page or indexing progress): "
+              f"{m['first_answer_ms']:.0f} ms, read cache ready after {m['first_request_ms']:.0f} ms")
+    head = f"{'page':32} {'p50 ms':>8} {'p95 ms':>8} {'rows':>5}"
+    print(head + (f" {'compare p50':>12} {'rows':>5} {'ratio':>6}" if other else ""))
+    for label, r in results.items():
+        line = f"{label:32} {r['p50']:8.1f} {r['p95']:8.1f} {_n(rows.get(label)):>5}"
+        if other and label in other[1]:
+            o = other[1][label]
+            line += f" {o['p50']:12.1f} {_n(other[2].get(label)):>5} {r['p50'] / max(o['p50'], 0.01):5.1f}×"
+        print(line)
+    print(f"goal: LMP page p50 ≤ {GOAL_LMP_P50_MS:.0f} ms: {'met' if ok else 'MISSED'}")
+    if other:
+        worst = max((r["p50"] / max(other[1][k]["p50"], 0.01), k) for k, r in results.items() if k in other[1])
+        print(f"goal: every page within 4× of the compared repository's: {'met' if worst[0] <= 4 else 'MISSED'} "
+              f"(largest: {worst[1]}, {worst[0]:.1f}×)")
     return 0
 
 

@@ -30,8 +30,8 @@ from .errors import NewerFormatError
 from .previews import first_text, preview as _preview
 from .versions import META, parse_trailers, split_message, version_ids_in
 
-SCHEMA_VERSION = "7"  # 5: cached/reasoning tokens, usage by model and day, rates (cost); 6: trace ids, policies;
-# 7: FTS5 word index of previews (ell_git.search), versions of an LMP by index (vers_lmp)
+SCHEMA_VERSION = "8"  # 5: cached/reasoning tokens, usage by model and day, rates (cost); 6: trace ids, policies;
+# 7: FTS5 word index of previews (ell_git.search), versions of an LMP by index (vers_lmp); 8: word index in time order
 #: Latency histogram: bucket b holds latencies in [R**(b-1), R**b) ms (bucket 0: < 1 ms).
 BUCKET_RATIO = 1.05
 

@@ -41,6 +41,17 @@ class Catalog:
             self.refresh()  # type: ignore[attr-defined]
             return list(self._names()[0])
 
+    def version_numbers(self, names: Iterable[str]) -> dict[str, int]:
+        """version id → its number (vN) for every version of the LMPs `names`: one query, for
+        labelling the rows of a page (no `Version` objects built)."""
+        with self._lock:  # type: ignore[attr-defined]
+            self.refresh()  # type: ignore[attr-defined]
+            wanted = sorted(set(names))
+            chosen = set(self._preferred(wanted).values())  # type: ignore[attr-defined]
+            return {vid: n for cond, args in in_clauses("lmp", wanted)
+                    for vid, n, ref in self.db.execute(f"SELECT vid, n, ref FROM versions WHERE {cond}", args)
+                    if ref in chosen}
+
     def _names(self) -> tuple[list[str], list[str]]:
         """Every LMP name (with versions or with calls), sorted, and their casefolded forms; rebuilt
         only when the cache changed (this connection's writes or another process's)."""

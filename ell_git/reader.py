@@ -321,7 +321,6 @@ class Reader(Catalog, Costs, Traces):
             self.refresh()
             where, args = _scope("i", lmp, version)
             filtered = False
-            few = None
             for cond, val in (("i.latency>=?", min_latency), ("i.latency<=?", max_latency),
                               ("i.tok>=?", min_tokens), ("i.tok<=?", max_tokens), (costs.COST + ">=?", min_cost)):
                 if val is not None:
@@ -332,24 +331,20 @@ class Reader(Catalog, Costs, Traces):
                 where.append("i.id IN (SELECT id FROM recs WHERE trace=?)")
                 args.append(trace.strip().lower())
                 filtered = True
+            # The page's rowids first: rows skipped by OFFSET cost one index step each, not two joins.
             if q:  # ids by prefix or short id, words through the FTS5 index (ell_git.search)
-                few = search.narrowed(self.db, q, COUNT_CAP)
-                cond, qargs = few[:2] if few else search.condition(self.db, q)
-                where.append(cond)
-                args += qargs
+                found = search.plan(self.db, q, where, args, COUNT_CAP, scoped=bool(lmp or version))
+                page, args, total, counted = found.page, found.args, found.total, found.counted
+                capped = found.capped
                 filtered = True
-            clause = (" WHERE " + " AND ".join(where)) if where else ""
-            capped = False
-            if few and len(where) == 1:  # the search alone: its matches are counted already
-                total = few[2]
-            elif filtered:  # counted up to COUNT_CAP: "topic" in 200,000 calls needs no exact figure
-                total = self._q(f"SELECT count(*) FROM (SELECT 1 FROM inv i{clause} LIMIT {COUNT_CAP + 1})", args)[0][0]
+            else:
+                clause = (" WHERE " + " AND ".join(where)) if where else ""
+                page = f"SELECT i.rowid FROM inv i{clause} ORDER BY i.started DESC, i.rowid DESC LIMIT ? OFFSET ?"
+                total, capped, counted = None, False, (f"SELECT 1 FROM inv i{clause}", args)
+            if filtered and total is None:  # counted up to COUNT_CAP: "topic" in 200,000 calls needs no exact figure
+                total = self._q(f"SELECT count(*) FROM ({counted[0]} LIMIT {COUNT_CAP + 1})", counted[1])[0][0]
                 capped = total > COUNT_CAP
                 total = min(total, COUNT_CAP)
-            # The page's rowids first: rows skipped by OFFSET cost one index step each, not two joins.
-            # A search matching few rows sorts them; walking the time index would visit every row.
-            table = "inv i NOT INDEXED" if q and few else "inv i"
-            page = f"SELECT i.rowid FROM {table}{clause} ORDER BY i.started DESC, i.rowid DESC LIMIT ? OFFSET ?"
             rows = self._q(_ROW + f" WHERE i.rowid IN ({page}) ORDER BY i.started DESC, i.rowid DESC",
                            [*args, int(limit), int(offset)])
             if not filtered:  # counts come from the aggregates: no scan

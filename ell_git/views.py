@@ -10,12 +10,22 @@ from dataclasses import dataclass
 from typing import Any
 
 
+#: Field names per class: `dataclasses.fields` costs more than the copy (pages convert thousands).
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_SCALARS = (str, int, float, bool, type(None))
+
+
 class _Json:
     def to_json(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        names = _FIELDS.get(type(self))
+        if names is None:
+            names = _FIELDS[type(self)] = tuple(f.name for f in dataclasses.fields(self))  # type: ignore[arg-type]
+        return {n: _plain(getattr(self, n)) for n in names}
 
 
 def _plain(v: Any) -> Any:
+    if type(v) in _SCALARS:
+        return v
     if isinstance(v, _Json):
         return v.to_json()
     if isinstance(v, (list, tuple)):

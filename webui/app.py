@@ -22,6 +22,7 @@ from ell_git.errors import NewerFormatError
 from . import format as fmt
 from . import hosts, templating, tracing, warmup
 from .data import Data
+from .json_provider import OrjsonProvider
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,7 @@ def create_app(repo_path: str | os.PathLike[str], *, feedback: bool = False, tes
         TEMPLATES_AUTO_RELOAD=False,
     )
     hosts.install(app, hosts.allowed_names(host, allowed_hosts))  # first: before any view reads anything
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.compact = False  # type: ignore[attr-defined]
+    app.json = OrjsonProvider(app)
     Htmx(app)
     fmt.register(app)
     templating.register(app)

@@ -87,10 +87,20 @@ class Data:
         return masking.diff(plain(self._call(self.reader.diff, name, a, b)))
 
     def invocations(self, **filters: Any) -> dict[str, Any]:
+        """A page of invocations, with the `offset` it starts at: past the end, the last page
+        (an old link to page 1,000 of a list that shrank, or a page number typed by hand)."""
         feedback = filters.pop("feedback", None)
-        if feedback:  # only invocations someone judged (from the feedback notes)
-            return masking.page(plain(self._call(self.reader.notes.invocations_with_feedback, feedback, **filters)))
-        return masking.page(plain(self._call(self.reader.invocations, **filters)))
+        read = (lambda **f: self.reader.notes.invocations_with_feedback(feedback, **f)) if feedback else self.reader.invocations
+        found = plain(self._call(read, **filters))
+        offset, limit = filters.get("offset") or 0, filters.get("limit") or 50
+        if not found["items"] and offset >= found["total"] > 0 and not found.get("total_capped"):
+            offset = (found["total"] - 1) // limit * limit
+            found = plain(self._call(read, **{**filters, "offset": offset}))
+        return {**masking.page(found), "offset": offset}
+
+    def version_numbers(self, names: set[str]) -> dict[str, int]:
+        """version id → vN for the LMPs on a page."""
+        return dict(self._call(self.reader.version_numbers, names)) if names else {}
 
     def invocation(self, inv_id: str) -> dict[str, Any]:
         return masking.invocation(plain(self._call(self.reader.invocation, inv_id)))

@@ -31,11 +31,11 @@ def index() -> ResponseReturnValue:
     payload = {
         "state": d.state_token(),
         "filters": {k: v for k, v in filters.items() if k not in ("limit", "offset")},
-        "invocations": {**invs, **page_info(invs["total"], filters["offset"], filters["limit"])},
+        "invocations": {**invs, **page_info(invs["total"], invs["offset"], filters["limit"])},
         "lmps": _lmp_choices(d, filters["lmp"]),
     }
     return respond("invocations.html", payload, partials={"invocations": "_invocations_partial.html"},
-                   vn_of=version_numbers(d, {row["lmp"] for row in invs["items"]}))
+                   vn_of=d.version_numbers({row["lmp"] for row in invs["items"]}))
 
 
 #: Above this many LMPs the filter offers only the chosen one (5,000 options would be O(repository)).
@@ -47,17 +47,6 @@ def _lmp_choices(d: Data, chosen: str | None) -> list[str]:
     if len(names) <= LMP_CHOICES_MAX:
         return names
     return [chosen] if chosen else []
-
-
-def version_numbers(d: Data, names: set[str]) -> dict[str, int]:
-    """version id → vN for the LMPs on a page (vN is derived from each LMP's history order)."""
-    out: dict[str, int] = {}
-    for name in names:
-        try:
-            out.update({v["version_id"]: v["vn"] for v in d.versions(name)})
-        except NotFound:
-            pass
-    return out
 
 
 def _node(row: dict[str, Any]) -> dict[str, Any]:
@@ -125,5 +114,5 @@ def show(inv_id: str) -> ResponseReturnValue:
     calls = tree.get("children") or tree.get("child_count")
     payload["trace_graph"] = tracegraph.build(tree, detail["record"]["id"]) if calls else None
     lmp = detail["record"].get("lmp_name")
-    return respond("invocation.html", payload, vn_of=version_numbers(d, {lmp} if lmp else set()),
+    return respond("invocation.html", payload, vn_of=d.version_numbers({lmp} if lmp else set()),
                    draw_trace_graph=tracegraph.render)

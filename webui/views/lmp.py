@@ -98,7 +98,7 @@ def page(name: str) -> ResponseReturnValue:
         resolve_vn(filters, versions)
         invs = d.invocations(**filters)
         payload["filters"] = {k: v for k, v in filters.items() if k not in ("limit", "offset")}
-        payload["invocations"] = {**invs, **page_info(invs["total"], filters["offset"], filters["limit"])}
+        payload["invocations"] = {**invs, **page_info(invs["total"], invs["offset"], filters["limit"])}
         # Usage follows the version filter; a filtered table brings its stats along (out of band).
         payload["stats"] = d.stats(name, version=filters["version"])
         payload["sampled"] = tracing.sampled(name)  # recording policies: counts are of recorded calls
