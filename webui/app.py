@@ -62,6 +62,7 @@ def create_app(repo_path: str | os.PathLike[str], *, feedback: bool = False, tes
     `trace_url`: a URL template linking invocations to a tracing UI (see `tracing`).
     """
     app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app.jinja_environment = templating.DictFirstEnvironment  # before anything makes app.jinja_env
     app.config.update(
         TESTING=testing,
         ELL_FEEDBACK=feedback,

@@ -54,6 +54,7 @@ def test_a_common_word_pages_newest_first_from_the_index(user_repo: Path, monkey
         # With another condition the matches are counted (up to the cap) and paged the same way,
         # whether the LMP's own words are searched (a small LMP) or the whole index is read.
         mine = [x for x in expect if x in set(_words_of(r, v.name))]
+        monkeypatch.setattr(search, "SCOPE_FIRST", 3)
         for scope_max in (search.SCOPE_MAX, 0):
             monkeypatch.setattr(search, "SCOPE_MAX", scope_max)
             scoped = r.invocations(q="common", lmp=v.name, limit=4)
@@ -86,3 +87,23 @@ def test_forgotten_calls_leave_the_word_index(user_repo: Path, monkeypatch: pyte
         assert len(after) == 5 and after == [x for x in before if x in set(_words(r, "needle"))]
         assert r.invocations(q="secret").total == 0
         assert r.db.execute("SELECT count(*) FROM inv_tkey").fetchone()[0] == 5
+
+
+def test_a_reused_rowid_is_indexed_again(user_repo: Path) -> None:
+    """SQLite hands the highest rowid out again once its row is deleted: the new call must still be found."""
+    s = GitStore(user_repo, autocommit=False, flush_interval=0.01)
+    v = make_version()
+    s.record_version(v)
+    for i in range(3):
+        s.record_invocation(make_inv(v, i, args={"q": f"alpha {i}" + (" secret" if i == 2 else "")}))
+    s.flush(timeout=30)
+    with Reader(user_repo) as r:
+        assert r.invocations(q="alpha").total == 3
+        newest = r.db.execute("SELECT max(rowid) FROM inv").fetchone()[0]
+        forget(user_repo, match="secret")
+        assert r.invocations(q="alpha").total == 2
+        s.record_invocation(make_inv(v, 9, args={"q": "beta"}))
+        s.flush(timeout=30)
+        s.close()
+        assert r.invocations(q="beta").total == 1
+        assert r.db.execute("SELECT max(rowid) FROM inv").fetchone()[0] == newest  # it was reused
