@@ -75,9 +75,15 @@ class Catalog:
                 " GROUP BY a.lmp", args))
         out: dict[str, Lmp] = {}
         spent = costs.by_lmp(self.db, names)
-        for name, ref in self._preferred(names).items():  # type: ignore[attr-defined]
-            row = q("SELECT vid, n, subject, time, uses_names, kind FROM versions WHERE ref=? ORDER BY n DESC LIMIT 1",
-                    (ref,))[0]
+        preferred = self._preferred(names)  # type: ignore[attr-defined]
+        newest: dict[str, tuple[Any, ...]] = {}
+        for cond, args in in_clauses("ref", list(preferred.values())):  # each ref's newest version, one query
+            newest.update((r[0], r[1:]) for r in q(
+                "SELECT v.ref, v.vid, v.n, v.subject, v.time, v.uses_names, v.kind FROM"
+                f" (SELECT ref, max(n) AS top FROM versions WHERE {cond} GROUP BY ref) m"
+                " JOIN versions v ON v.ref=m.ref AND v.n=m.top", args))
+        for name, ref in preferred.items():
+            row = newest[ref]
             n, last = usage.get(name, (0, None))
             out[name] = Lmp(name, row[5] or "simple", row[0], row[1], row[1], row[2] or "", row[3],
                             int(n or 0), last, tuple(orjson.loads(row[4] or "[]")), spent.get(name))

@@ -168,11 +168,11 @@ def by_lmp(db: sqlite3.Connection, names: list[str] | None = None) -> dict[str, 
                           " JOIN lmps l ON l.id=v.lmp GROUP BY l.name").fetchall()
         return {r[0]: _summary(r[1:]) for r in rows}
     out = {}
-    for name in names:  # one indexed lookup each (vers by lmp): O(page), not O(versions)
-        row = db.execute(f"SELECT {_VTOTALS}, count(c.ver) FROM lmps l JOIN vers v ON v.lmp=l.id"
-                         " JOIN vcost c ON c.ver=v.id WHERE l.name=?", (name,)).fetchone()
-        if row[3]:
-            out[name] = _summary(row[:3])
+    for i in range(0, len(names), 500):  # the names through their index, then vers by lmp: O(page)
+        chunk = names[i:i + 500]
+        rows = db.execute(f"SELECT l.name, {_VTOTALS} FROM lmps l JOIN vers v ON v.lmp=l.id JOIN vcost c ON c.ver=v.id"
+                          f" WHERE l.name IN ({','.join('?' * len(chunk))}) GROUP BY l.name", chunk).fetchall()
+        out.update((r[0], _summary(r[1:])) for r in rows)
     return out
 
 
