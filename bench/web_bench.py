@@ -11,7 +11,7 @@ is the LMP page at ≤ 50 ms p50.
     python bench/web_bench.py --repo BIG --compare DEMO   # and each page's time ÷ the same page on DEMO
 
 Issue 17's second goal is O(page), not O(repository): each page within 4× of the same page on the
-demo repository (`ell demo --keep DIR`). Searches use terms that find rows in each repository
+demo repository (`ell demo --no-serve DIR`). Searches use terms that find rows in each repository
 (`--name-search`/`--word-search`, `--compare-name-search`/`--compare-word-search`; the defaults
 suit `gen_repo.py` and `ell demo`), so that both sides render a page of results, not one side an
 empty page.
