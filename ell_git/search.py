@@ -170,13 +170,13 @@ def plan(db: sqlite3.Connection, q: str, where: list[str], args: list[Any], cap:
     up to `cap` matches are listed once and sorted (their count comes free); more are read newest
     first from the word index too. Without the index (or words), a condition per row."""
     rowids, qargs, indexed = _rowids(db, q)
+    by_id, id_args = rowids.rsplit(" UNION ALL ", 1)[0], qargs[:-1]  # with the index: the id parts alone
     if indexed and scoped and _more_words_than(db, qargs[-1], SCOPE_FIRST):
         within = _matches_within(db, where, args, qargs[-1])
         if within is not None:
-            by_id = [r[0] for r in db.execute(rowids.rsplit(" UNION ALL ", 1)[0], qargs[:-1])]
-            return _listed(sorted(set(within) | set(by_id)), where, args, count=False)
-    by_words = indexed and not db.execute(f"SELECT 1 FROM ({rowids.rsplit(' UNION ALL ', 1)[0]}) LIMIT 1",
-                                          qargs[:-1]).fetchone()
+            ids = {r[0] for r in db.execute(by_id, id_args)}
+            return _listed(sorted(ids.union(within)), where, args, count=False)
+    by_words = indexed and not db.execute(f"SELECT 1 FROM ({by_id}) LIMIT 1", id_args).fetchone()
     if by_words:
         # CROSS JOIN keeps the word index outermost: SQLite would otherwise walk an LMP's calls and
         # ask the index about each (a full MATCH per row: 4.6 s for one LMP's 334 calls).
@@ -190,7 +190,8 @@ def plan(db: sqlite3.Connection, q: str, where: list[str], args: list[Any], cap:
     if indexed:
         rows = db.execute(f"{rowids} LIMIT {cap + 1}", qargs).fetchall()
         if len(rows) <= cap:
-            return _listed(sorted({r[0] for r in rows}), where, args, count=not where)  # an id can match by its words too
+            # A set: an id can match by its words too.
+            return _listed(sorted({r[0] for r in rows}), where, args, count=not where)
         if by_words:
             return Plan(page, page_args, None, True, (newest, page_args))
     cond, cargs = condition(db, q)
