@@ -10,7 +10,8 @@ to its `Keeper`, which
   holds (`Made.remake`: the same bytes, so the same ids) — only then is it acknowledged;
 * holds it, and looks again every `CHECK_SECONDS`, walking the ref's history down to its checkpoint
   (`integrity.Checkpoints`): a commit is released once a check `GRACE_SECONDS` after its move
-  (and after the end of any `git gc` that was running then) finds it whole. Its journal entries
+  (`RACING_GRACE_SECONDS` while objects keep going missing; and after the end of any `git gc` that
+  was running then) finds it whole. Its journal entries
   stay until then (the writer does not rotate or delete a journal while it holds commits);
 * repairs what it cannot write again (objects of other processes' commits, a ref moved onto a
   damaged history) with `heal`, then has the writer commit again what its journals hold
@@ -44,6 +45,9 @@ CHECK_SECONDS = 0.1
 TROUBLE_SECONDS = 60.0
 #: Objects found missing this recently: a gc loop is racing the writer right now.
 RACING_SECONDS = 5.0
+#: The grace meanwhile: `git prune` leaves no gc.pid to wait for, and on a loaded machine one that listed
+#: the refs before a move deleted that commit more than `GRACE_SECONDS` later (a version lost in CI).
+RACING_GRACE_SECONDS = 6.0
 #: Commits older than this are past any race with `git gc` (which only takes what was written while it
 #: ran): the checks of held commits stop there. A running `git gc` that began earlier is waited for.
 SAFE_AGE_SECONDS = 600.0
@@ -227,6 +231,7 @@ class Keeper:
                      if tip else None)
         now = time.monotonic()
         gc = ig.gc_running(self.git_dir)
+        grace = RACING_GRACE_SECONDS if self.racing() else GRACE_SECONDS
         newest = None
         for m in mades:
             if h is not None and not h.intact:
@@ -237,7 +242,7 @@ class Keeper:
                 self.held.remove(m)
                 m.redo()  # queued: the writer commits it again in its loop
                 continue
-            graced = now - m.at >= GRACE_SECONDS and (m.gc is None or gc != m.gc)
+            graced = now - m.at >= grace and (m.gc is None or gc != m.gc)
             if below or final or graced:
                 self.held.remove(m)
                 if graced and not below:

@@ -54,6 +54,7 @@ def test_writers_web_and_sync_at_once(tmp_path: Path, forkserver: Any, figures: 
         urls = ["/", "/invocations", "/invocations?q=p3t1", "/lmp/conc.shared0", "/lmp/conc.shared1.json",
                 "/invocations.json?page=3", "/_live.json", "/lmp/conc.shared0/diff"]
         answers: list[tuple[str, int, float]] = []
+        progress: list[str] = []  # requests answered by the first indexing's progress page (kept for a failure's report)
         done = threading.Event()
 
         def poll(offset: int) -> None:
@@ -63,6 +64,11 @@ def test_writers_web_and_sync_at_once(tmp_path: Path, forkserver: Any, figures: 
                 status, body, secs = get(web.url + url)
                 if url.endswith(".json") and status == 200:
                     json.loads(body)
+                if status == 503 and b"ndexing" in body:
+                    # The first indexing took over 5 s (4 writers and a sync loop on 2 cores): the
+                    # designed progress page (Retry-After), not a failure. Ask again, as a browser does.
+                    progress.append(url)
+                    continue
                 answers.append((url, status, secs))
                 i += 1
 
@@ -88,7 +94,8 @@ def test_writers_web_and_sync_at_once(tmp_path: Path, forkserver: Any, figures: 
         assert not hung and syncer.exitcode == 0, f"deadlock: writers {hung} or the sync loop never finished"
         assert all(p.exitcode == 0 for p in writers)
         bad = [(u, s) for u, s, _ in answers if s != 200]
-        assert {u for u, _, _ in answers} == set(urls), f"pages never answered: {set(urls) - {u for u, _, _ in answers}}"
+        assert {u for u, _, _ in answers} == set(urls), (
+            f"pages never answered: {set(urls) - {u for u, _, _ in answers}} ({len(progress)} progress pages)")
         assert not bad, f"{len(bad)} of {len(answers)} web requests failed: {bad[:5]}"
         final_web = json.loads(get(web.url + "/invocations.json")[1])
 
