@@ -69,12 +69,13 @@ class Catalog:
         """`Lmp`s for `names` (None: all), in name order."""
         q = self._q  # type: ignore[attr-defined]
         usage: dict[str, tuple[Any, Any]] = {}
+        spent: dict[str, Any] = {}
         for cond, args in in_clauses("l.name", names):
             usage.update((name, (n, last)) for name, n, last in q(
                 f"SELECT l.name, sum(a.n), max(a.last) FROM agg a JOIN lmps l ON l.id=a.lmp WHERE {cond}"
                 " GROUP BY a.lmp", args))
+            spent.update(costs.by_lmp(self.db, cond, args))
         out: dict[str, Lmp] = {}
-        spent = costs.by_lmp(self.db, names)
         preferred = self._preferred(names)  # type: ignore[attr-defined]
         newest: dict[str, tuple[Any, ...]] = {}
         for cond, args in in_clauses("ref", list(preferred.values())):  # each ref's newest version, one query

@@ -161,19 +161,12 @@ def total(db: sqlite3.Connection, lmp: str | None = None, version: str | None = 
     return _summary(db.execute(f"SELECT {_VTOTALS} FROM vcost c{clause}", args).fetchone())
 
 
-def by_lmp(db: sqlite3.Connection, names: list[str] | None = None) -> dict[str, CostSummary]:
-    """LMP name -> cost of its calls; `names`: only these (a page of the home list)."""
-    if names is None:
-        rows = db.execute(f"SELECT l.name, {_VTOTALS} FROM vcost c JOIN vers v ON v.id=c.ver"
-                          " JOIN lmps l ON l.id=v.lmp GROUP BY l.name").fetchall()
-        return {r[0]: _summary(r[1:]) for r in rows}
-    out = {}
-    for i in range(0, len(names), 500):  # the names through their index, then vers by lmp: O(page)
-        chunk = names[i:i + 500]
-        rows = db.execute(f"SELECT l.name, {_VTOTALS} FROM lmps l JOIN vers v ON v.lmp=l.id JOIN vcost c ON c.ver=v.id"
-                          f" WHERE l.name IN ({','.join('?' * len(chunk))}) GROUP BY l.name", chunk).fetchall()
-        out.update((r[0], _summary(r[1:])) for r in rows)
-    return out
+def by_lmp(db: sqlite3.Connection, where: str = "1", args: Iterable[Any] = ()) -> dict[str, CostSummary]:
+    """LMP name -> cost of its calls; `where` on `l.name` keeps some (a page of the home list, through
+    the names' index: O(page))."""
+    rows = db.execute(f"SELECT l.name, {_VTOTALS} FROM lmps l JOIN vers v ON v.lmp=l.id JOIN vcost c ON c.ver=v.id"
+                      f" WHERE {where} GROUP BY l.name", list(args)).fetchall()
+    return {r[0]: _summary(r[1:]) for r in rows}
 
 
 def by_version(db: sqlite3.Connection, lmp: str) -> dict[str, CostSummary]:

@@ -5,6 +5,7 @@ the calls arrived in, and a call forgotten from history leaves the index."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from store_helpers import make_inv, make_version
@@ -66,18 +67,24 @@ def test_a_common_word_pages_newest_first_from_the_index(user_repo: Path, monkey
         assert r.invocations(q="rare").total == 1
 
 
+def _recorded(user_repo: Path, questions: list[str]) -> tuple[GitStore, Any]:
+    """A store on `user_repo` with one version and one call per question (flushed)."""
+    s = GitStore(user_repo, autocommit=False, flush_interval=0.01)
+    v = make_version()
+    s.record_version(v)
+    for i, question in enumerate(questions):
+        s.record_invocation(make_inv(v, i, args={"q": question}))
+    s.flush(timeout=30)
+    return s, v
+
+
 def _words_of(r: Reader, lmp: str) -> list[str]:
     return [x.id for x in r.invocations(lmp=lmp, limit=1000).items]
 
 
 def test_forgotten_calls_leave_the_word_index(user_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reader_module, "COUNT_CAP", 2)
-    s = GitStore(user_repo, autocommit=False, flush_interval=0.01)
-    v = make_version()
-    s.record_version(v)
-    for i in range(6):
-        s.record_invocation(make_inv(v, i, args={"q": f"needle {i}" + (" secret" if i == 3 else "")}))
-    s.flush(timeout=30)
+    s, _ = _recorded(user_repo, [f"needle {i}" + (" secret" if i == 3 else "") for i in range(6)])
     s.close()
     with Reader(user_repo) as r:
         before = _paged(r, "needle", 4)
@@ -91,12 +98,7 @@ def test_forgotten_calls_leave_the_word_index(user_repo: Path, monkeypatch: pyte
 
 def test_a_reused_rowid_is_indexed_again(user_repo: Path) -> None:
     """SQLite hands the highest rowid out again once its row is deleted: the new call must still be found."""
-    s = GitStore(user_repo, autocommit=False, flush_interval=0.01)
-    v = make_version()
-    s.record_version(v)
-    for i in range(3):
-        s.record_invocation(make_inv(v, i, args={"q": f"alpha {i}" + (" secret" if i == 2 else "")}))
-    s.flush(timeout=30)
+    s, v = _recorded(user_repo, [f"alpha {i}" + (" secret" if i == 2 else "") for i in range(3)])
     with Reader(user_repo) as r:
         assert r.invocations(q="alpha").total == 3
         newest = r.db.execute("SELECT max(rowid) FROM inv").fetchone()[0]
